@@ -1,0 +1,149 @@
+"""MOPAC Public Attitude Survey trust figures, and the general trust-table loader.
+
+MOPAC publishes rolling 12-month proportions by borough and quarter as semicolon-separated
+text with decimal commas and dd/mm/yyyy dates, with no sample sizes and no City of London
+(the City is not surveyed). The general loader takes any table in the TRUST schema, so a
+user holding ward-level PAS can use it through the same path.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data_sources._csv import read_small_csv
+from data_sources.errors import InputFileError
+from data_sources.lookup import normalise_borough_name
+from data_sources.schemas import TRUST
+from data_sources.settings import LONDON_CODE
+
+PAS_BOROUGH_FILE = "trust/PAS_buroughs.csv"
+PAS_LONDON_FILE = "trust/PAS_Total.csv"
+
+#: Published measure label → stable id. Unknown labels get a slug of their own.
+MEASURES = {
+    '"Good Job" local': "good_job_local",
+    "Contact ward officer": "contact_ward_officer",
+    "Informed local": "informed_local",
+    "Listen to concerns": "listen_to_concerns",
+    "Relied on to be there": "relied_on",
+    "Treat everyone fairly": "treat_fairly",
+    "Understand issues": "understand_issues",
+    "Trust MPS": "trust_mps",
+}
+_LONDON_NAMES = {"mps", "london", "metropolitan police service"}
+
+
+def measure_id(label: str) -> str:
+    """Stable id for a PAS measure label.
+
+    Examples
+    --------
+    >>> measure_id('"Good Job" local')
+    'good_job_local'
+    >>> measure_id("Feel safe after dark")
+    'feel_safe_after_dark'
+    """
+    return MEASURES.get(label) or re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+
+
+def _proportions(path: Path, text: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(text.str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    bad = values.isna() & text.str.strip().ne("")
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise InputFileError(path, f"Proportion {text.iloc[line - 2]!r} is not a number", line=line,
+                             hint="write proportions like 0,56 or 0.56")
+    outside = (values < 0) | (values > 1)
+    if outside.any():
+        line = int(outside.to_numpy().argmax()) + 2
+        raise InputFileError(path, f"Proportion {values.iloc[line - 2]} is outside 0..1", line=line,
+                             hint="give proportions, not percentages (0.56, not 56)")
+    return values.to_numpy(dtype="float64")
+
+
+def _dates(path: Path, text: pd.Series) -> pd.Series:
+    dates = pd.to_datetime(text.str.strip(), format="%d/%m/%Y", errors="coerce")
+    if dates.isna().any():
+        line = int(dates.isna().to_numpy().argmax()) + 2
+        raise InputFileError(path, f"Date {text.iloc[line - 2]!r} is not dd/mm/yyyy", line=line)
+    return dates.astype("datetime64[ns]")
+
+
+def read_pas(path: Path, borough_codes: dict[str, str]) -> pd.DataFrame:
+    """Read a MOPAC PAS table (borough or MPS sheet) into the TRUST schema.
+
+    Parameters
+    ----------
+    path
+        ``PAS_buroughs.csv`` or ``PAS_Total.csv`` (``Date;Survey;Borough;Measure;Proportion[;MPS]``).
+    borough_codes
+        Normalised borough name → ONS code (``data_sources.lookup.borough_codes_by_name``).
+    """
+    frame = read_small_csv(path, ["Date", "Borough", "Measure", "Proportion"], sep=";")
+    keys = frame["Borough"].map(normalise_borough_name)
+    is_london = keys.isin(_LONDON_NAMES)
+    codes = keys.map(borough_codes)
+    unknown = codes.isna() & ~is_london
+    if unknown.any():
+        line = int(unknown.to_numpy().argmax()) + 2
+        raise InputFileError(path, f"unknown borough {frame['Borough'].iloc[line - 2]!r}", line=line,
+                             hint="use London borough names, or 'MPS' for London")
+    out = pd.DataFrame({
+        "area_code": codes.where(~is_london, LONDON_CODE),
+        "area_level": np.where(is_london, "london", "borough"),
+        "period_end": _dates(path, frame["Date"]),
+        "measure_id": frame["Measure"].map(measure_id),
+        "measure_label": frame["Measure"],
+        "proportion": _proportions(path, frame["Proportion"]),
+        "sample_size": pd.array([pd.NA] * len(frame), dtype="Int64"),
+        "source_file": str(path),
+    })
+    out = out[out["proportion"].notna()]
+    return TRUST.conform(out.reset_index(drop=True))
+
+
+def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
+    """Read a user's trust table (comma-separated, TRUST columns) and validate it.
+
+    Required columns: ``area_code, period_end (YYYY-MM-DD), measure_id, proportion``;
+    optional ``area_level, measure_label, sample_size``.
+
+    Parameters
+    ----------
+    known_areas
+        Every valid area code → its level ('ward', 'borough', 'london').
+    """
+    frame = read_small_csv(path, ["area_code", "period_end", "measure_id", "proportion"])
+    if frame.empty:
+        raise InputFileError(path, "has a header but no rows", hint="add at least one row")
+    unknown = ~frame["area_code"].str.strip().isin(known_areas)
+    if unknown.any():
+        line = int(unknown.to_numpy().argmax()) + 2
+        raise InputFileError(path, f"unknown area code {frame['area_code'].iloc[line - 2]!r} "
+                             f"({int(unknown.sum())} row(s) in all)", line=line,
+                             hint="use 2022 ward codes (E05…), borough codes (E09…) or E12000007 for London")
+    dates = pd.to_datetime(frame["period_end"].str.strip(), format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        line = int(dates.isna().to_numpy().argmax()) + 2
+        raise InputFileError(path, f"period_end {frame['period_end'].iloc[line - 2]!r} is not YYYY-MM-DD", line=line)
+    sizes = pd.to_numeric(frame.get("sample_size", pd.Series("", index=frame.index)).replace("", None),
+                          errors="coerce")
+    if (sizes.dropna() <= 0).any() or (sizes.dropna() % 1 != 0).any():
+        line = int(((sizes <= 0) | (sizes % 1 != 0)).fillna(False).to_numpy().argmax()) + 2
+        raise InputFileError(path, "sample_size must be a whole number above 0", line=line)
+    codes = frame["area_code"].str.strip()
+    out = pd.DataFrame({
+        "area_code": codes,
+        "area_level": codes.map(known_areas),
+        "period_end": dates.astype("datetime64[ns]"),
+        "measure_id": frame["measure_id"].str.strip().map(measure_id),
+        "measure_label": frame.get("measure_label", frame["measure_id"]).str.strip(),
+        "proportion": _proportions(path, frame["proportion"]),
+        "sample_size": sizes.astype("Int64"),
+        "source_file": Path(path).name,
+    })
+    return TRUST.conform(out)

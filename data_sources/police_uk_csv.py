@@ -1,0 +1,286 @@
+"""police.uk street-level crime CSVs: find them, read them fast, and refuse bad ones clearly.
+
+Accepts ``YYYY-MM-<force>-street.csv`` files (plain or ``.gz``), folders of them (with or
+without ``YYYY-MM/`` subfolders), and data.police.uk archive zips, which are read member
+by member without extracting. Every crime type is kept: the shared Met files hold
+burglary only, but nothing here assumes it.
+
+Rows are never silently dropped here. Repeated Crime IDs are kept because police.uk
+publishes them (usually with different outcomes) and keeping them matches the Met's own
+totals best; they are counted, and a row copied implausibly often is reported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from data_sources.errors import InputFileError
+from data_sources.schemas import STREET_CRIMES
+
+STREET_NAME = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z0-9-]+?)-street\.csv(\.gz)?$")
+
+#: Published header → tidy column name.
+COLUMNS = {
+    "Crime ID": "crime_id",
+    "Month": "month",
+    "Reported by": "reported_by",
+    "Falls within": "falls_within",
+    "Longitude": "longitude",
+    "Latitude": "latitude",
+    "Location": "location",
+    "LSOA code": "lsoa_code",
+    "LSOA name": "lsoa_name",
+    "Crime type": "crime_type",
+    "Last outcome category": "last_outcome",
+}
+#: Columns without which a row cannot be counted or placed.
+REQUIRED = ["Month", "Crime type", "Longitude", "Latitude", "LSOA code"]
+#: A row (with a Crime ID) seen more often than this within one file is reported; the real
+#: Met files repeat a row up to 8 times, so only a gross copy (as seen in other forces) warns.
+IMPLAUSIBLE_REPEATS = 20
+
+
+@dataclass(frozen=True)
+class StreetInput:
+    """One street file: where it is, how to open it, its month and force from its name."""
+
+    name: str
+    month: str
+    force: str
+    open: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+    size: int = 0
+    mtime_ns: int = 0
+    archive: str = ""
+
+
+@dataclass(frozen=True)
+class StreetReport:
+    """What reading one file found: counts for the manifest and warnings for the user."""
+
+    name: str
+    month: str
+    force: str
+    rows: int
+    no_location: int
+    repeated_ids: int
+    identical_rows: int
+    blank_ids: int
+    crime_types: dict[str, int]
+    warnings: tuple[str, ...] = ()
+
+
+def discover_street_files(path: Path) -> list[StreetInput]:
+    """List the street files in a file, a folder (searched recursively) or an archive zip.
+
+    Files whose names do not follow ``YYYY-MM-<force>-street.csv[.gz]`` are ignored, so
+    outcomes and stop-and-search files in the same archive are skipped.
+    """
+    if not path.exists():
+        raise InputFileError(path, "does not exist", hint="check the path or --data-dir")
+    if path.is_dir():
+        found: list[StreetInput] = []
+        for p in sorted(path.rglob("*")):
+            if p.is_file() and (p.suffix == ".zip" or STREET_NAME.search(p.name)):
+                found.extend(discover_street_files(p))
+        return found
+    if path.suffix == ".zip":
+        return _zip_members(path)
+    m = STREET_NAME.search(path.name)
+    if not m:
+        raise InputFileError(path, "is not named like YYYY-MM-<force>-street.csv[.gz]",
+                             hint="keep police.uk's file names; the month and force come from them")
+    st = path.stat()
+    opener = (lambda: gzip.open(path, "rb")) if m.group(3) else (lambda: open(path, "rb"))
+    return [StreetInput(str(path), m.group(1), m.group(2), opener, st.st_size, st.st_mtime_ns)]
+
+
+def _zip_members(path: Path) -> list[StreetInput]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise InputFileError(path, f"is not a readable zip archive ({e})", hint="re-download the archive") from e
+    out = []
+    with zf:
+        for info in zf.infolist():
+            m = STREET_NAME.search(info.filename)
+            if m and not info.is_dir():
+                def opener(member: str = info.filename) -> IO[bytes]:
+                    return zipfile.ZipFile(path).open(member)
+                out.append(StreetInput(f"{path}!{info.filename}", m.group(1), m.group(2), opener,
+                                       info.file_size, path.stat().st_mtime_ns, archive=str(path)))
+    return out
+
+
+def _read_bytes(src: StreetInput) -> bytes:
+    try:
+        with src.open() as fh:
+            return fh.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile, OSError) as e:
+        raise InputFileError(src.name, f"cannot be decompressed: truncated or corrupt ({e})",
+                             hint="download the file again") from e
+
+
+def _first_bad_line(mask: np.ndarray) -> int:
+    """1-based file line of the first True in a per-row mask (line 1 is the header)."""
+    return int(np.argmax(mask)) + 2
+
+
+def _utf8_error_line(data: bytes) -> int:
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return i
+    return 1
+
+
+def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
+    if not data.strip():
+        raise InputFileError(src.name, "file is empty", hint="re-download it; a street file has at least a header")
+    header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    if "," not in header and (";" in header or "\t" in header):
+        sep = ";" if ";" in header else "tab"
+        raise InputFileError(src.name, f"is separated by {sep!r}, not commas", line=1,
+                             hint="police.uk files are comma-separated; re-export with commas")
+    names = [h.strip().strip('"') for h in header.split(",")]
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise InputFileError(src.name, f"missing column(s) {missing!r}; found {names[:12]!r}", line=1,
+                             hint="is this a police.uk street-level file?")
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                include_columns=[n for n in names if n in COLUMNS],
+            ),
+        )
+    except pa.ArrowInvalid as e:
+        text = str(e)
+        if "UTF8" in text or "utf8" in text.lower():
+            raise InputFileError(src.name, "is not UTF-8 text", line=_utf8_error_line(data),
+                                 hint="re-save the file as UTF-8") from e
+        row = re.search(r"[Rr]ow #?(\d+)", text)
+        raise InputFileError(src.name, f"is not a well-formed CSV ({text.splitlines()[0]})",
+                             line=int(row.group(1)) if row else None,
+                             hint="check for a truncated file or stray quotes") from e
+
+
+def _coordinates(src: StreetInput, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Parse longitude/latitude, failing on the first unparseable, partial, out-of-range or swapped pair."""
+    raw = {}
+    for col in ("Longitude", "Latitude"):
+        text = pc.utf8_trim_whitespace(table[col])
+        blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
+        try:
+            values = pc.cast(pc.if_else(pc.equal(text, ""), None, text), pa.float64())
+        except pa.ArrowInvalid:
+            as_float = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)), errors="coerce")
+            bad = as_float.isna().to_numpy() & ~blank
+            line = _first_bad_line(bad)
+            value = text[line - 2].as_py()
+            hint = "use a dot as the decimal mark" if "," in value else "fix or remove that row"
+            raise InputFileError(src.name, f"{col} {value!r} is not a number", line=line, hint=hint) from None
+        raw[col] = values.to_numpy(zero_copy_only=False).astype("float64")
+    lon, lat = raw["Longitude"], raw["Latitude"]
+    partial = np.isnan(lon) != np.isnan(lat)
+    if partial.any():
+        raise InputFileError(src.name, "has a longitude without a latitude (or the reverse)",
+                             line=_first_bad_line(partial), hint="give both coordinates or neither")
+    swapped = (np.abs(lat) <= 10) & (np.abs(lon) > 45)
+    if swapped.any():
+        line = _first_bad_line(swapped)
+        raise InputFileError(src.name, f"Longitude {lon[line - 2]} and Latitude {lat[line - 2]} look swapped",
+                             line=line, hint="Longitude is east-west (about -0.1 in London), Latitude about 51.5")
+    out = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if out.any():
+        line = _first_bad_line(out)
+        raise InputFileError(src.name, f"coordinates ({lon[line - 2]}, {lat[line - 2]}) are out of range",
+                             line=line, hint="longitude must lie in -180..180 and latitude in -90..90")
+    return lon, lat
+
+
+def _strings(table: pa.Table, col: str, n: int) -> pd.Series:
+    if col not in table.column_names:
+        return pd.Series(pd.NA, index=range(n), dtype="string")
+    values = pd.Series(pc.utf8_trim_whitespace(table[col]).to_pandas(types_mapper=pd.ArrowDtype), dtype="string")
+    return values.mask(values == "")
+
+
+def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
+    """Read and validate one street file into the STREET_CRIMES schema.
+
+    Raises
+    ------
+    InputFileError
+        For an unreadable, empty or malformed file, naming the file, line and problem.
+    """
+    table = _parse_table(src, _read_bytes(src))
+    n = table.num_rows
+    lon, lat = _coordinates(src, table)
+    frame = pd.DataFrame({tidy: _strings(table, col, n) for col, tidy in COLUMNS.items()
+                          if tidy not in ("longitude", "latitude")})
+    frame["longitude"], frame["latitude"] = lon, lat
+
+    wrong_month = (frame["month"] != src.month).fillna(True).to_numpy()
+    if wrong_month.any():
+        line = _first_bad_line(wrong_month)
+        raise InputFileError(src.name, f"Month {frame['month'].iloc[line - 2]!r} disagrees with the file name's {src.month!r}",
+                             line=line, hint="the file may be misnamed or two months were concatenated")
+    no_type = frame["crime_type"].isna().to_numpy()
+    if no_type.any():
+        raise InputFileError(src.name, "a row has no Crime type", line=_first_bad_line(no_type),
+                             hint="fix or remove that row")
+
+    frame["api_id"] = pd.array([pd.NA] * n, dtype="Int64")
+    frame["location_type"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["dataset"] = "street_csv"
+    frame["source_file"] = src.name
+    report = _report(src, frame)
+    return STREET_CRIMES.conform(frame), report
+
+
+def _report(src: StreetInput, frame: pd.DataFrame) -> StreetReport:
+    has_id = frame["crime_id"].notna()
+    ids = frame.loc[has_id, "crime_id"]
+    identical = frame.loc[has_id].duplicated(keep="first")
+    copies = frame.loc[has_id].value_counts(dropna=False) if identical.any() else pd.Series(dtype="int64")
+    warnings = []
+    worst = copies[copies > IMPLAUSIBLE_REPEATS]
+    if len(worst):
+        cid = worst.index[0][list(frame.columns).index("crime_id")]
+        warnings.append(f"{src.name}: {len(worst)} row(s) appear more than {IMPLAUSIBLE_REPEATS} times "
+                        f"(e.g. Crime ID {str(cid)[:12]}… × {int(worst.iloc[0])}); kept, but check the file")
+    return StreetReport(
+        name=src.name, month=src.month, force=src.force, rows=len(frame),
+        no_location=int(frame["longitude"].isna().sum()),
+        repeated_ids=int(ids.duplicated().sum()), identical_rows=int(identical.sum()),
+        blank_ids=int((~has_id).sum()),
+        crime_types={str(k): int(v) for k, v in frame["crime_type"].value_counts().items()},
+        warnings=tuple(warnings),
+    )
+
+
+def iter_street_files(paths: list[Path]) -> Iterator[StreetInput]:
+    """Yield every street file under ``paths``, each at most once by name."""
+    seen: set[str] = set()
+    for path in paths:
+        for src in discover_street_files(path):
+            if src.name not in seen:
+                seen.add(src.name)
+                yield src

@@ -1,0 +1,198 @@
+"""The documented schemas of the tidy tables that pass between layers.
+
+Readers return DataFrames in these shapes; the store writes them; analysis reads them.
+One definition here keeps the CSV reader, the API client and the store in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+STR = "string"
+F64 = "float64"
+I64 = "int64"
+NULLABLE_INT = "Int64"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A table's name, ordered column dtypes and one line per column on what it means."""
+
+    name: str
+    dtypes: dict[str, str]
+    doc: dict[str, str]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.dtypes)
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return ``frame`` with exactly this schema's columns, in order, with its dtypes.
+
+        Missing columns are an error in the calling code, not in the data, so they raise
+        ``KeyError`` naming them.
+        """
+        missing = [c for c in self.dtypes if c not in frame.columns]
+        if missing:
+            raise KeyError(f"{self.name}: frame lacks columns {missing!r}")
+        return frame[self.columns].astype(self.dtypes)
+
+    def empty(self) -> pd.DataFrame:
+        """An empty frame with this schema, for months or sources with no rows."""
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in self.dtypes.items()})
+
+
+STREET_CRIMES = Schema(
+    "street_crimes",
+    {
+        "crime_id": STR,
+        "api_id": NULLABLE_INT,
+        "month": STR,
+        "reported_by": STR,
+        "falls_within": STR,
+        "longitude": F64,
+        "latitude": F64,
+        "location": STR,
+        "location_type": STR,
+        "lsoa_code": STR,
+        "lsoa_name": STR,
+        "crime_type": STR,
+        "last_outcome": STR,
+        "dataset": STR,
+        "source_file": STR,
+    },
+    {
+        "crime_id": "police.uk Crime ID / API persistent_id (64-hex); <NA> for anti-social behaviour and BTP",
+        "api_id": "the API record's integer id (unique per record and month); <NA> for bulk CSV rows",
+        "month": "YYYY-MM the crime was recorded in",
+        "reported_by": "force that published the row",
+        "falls_within": "force whose area the location falls in",
+        "longitude": "WGS84 snap-point longitude; NaN when the crime has no location",
+        "latitude": "WGS84 snap-point latitude; NaN when the crime has no location",
+        "location": "anonymised snap-point label, e.g. 'On or near Thatches Grove'",
+        "location_type": "API location_type ('Force', 'BTP') or snap-point category from the 2022 points; <NA> if unknown",
+        "lsoa_code": "LSOA code as published (2011 or 2021 vintage); <NA> when absent",
+        "lsoa_name": "LSOA name as published",
+        "crime_type": "police.uk crime type name, e.g. 'Burglary', 'Anti-social behaviour'",
+        "last_outcome": "last outcome category as of download; <NA> when none",
+        "dataset": "input kind: 'street_csv', 'api' or 'points_2022'",
+        "source_file": "file or request the row came from (for provenance)",
+    },
+)
+
+#: Street rows after ward assignment, as kept in the store.
+STREET_CRIMES_PLACED = Schema(
+    "street_crimes_placed",
+    {
+        **STREET_CRIMES.dtypes,
+        "ward_code": STR,
+        "borough_code": STR,
+        "placed_by": STR,
+    },
+    {
+        **STREET_CRIMES.doc,
+        "ward_code": "2022 ward code (City of London: E09000001); <NA> when the crime has no usable location",
+        "borough_code": "ONS borough code (E09...); <NA> when unknown",
+        "placed_by": "'point' (coordinates in a ward polygon), 'lsoa' (LSOA lookup fallback) or 'none'",
+    },
+)
+
+MPS_WARD_CRIME = Schema(
+    "mps_ward_crime",
+    {
+        "ward_code": STR,
+        "month": STR,
+        "offence_group": STR,
+        "offence_subgroup": STR,
+        "count": I64,
+        "source_file": STR,
+    },
+    {
+        "ward_code": "2022 ward code as used by the Met",
+        "month": "YYYY-MM",
+        "offence_group": "Home Office major category (MajorText), e.g. 'BURGLARY'",
+        "offence_subgroup": "Home Office minor category (MinorText), e.g. 'BURGLARY - RESIDENTIAL'",
+        "count": "crimes recorded by the Met in that ward and month",
+        "source_file": "extract the month was taken from (the newest that has it)",
+    },
+)
+
+TRUST = Schema(
+    "trust",
+    {
+        "area_code": STR,
+        "area_level": STR,
+        "period_end": "datetime64[ns]",
+        "measure_id": STR,
+        "measure_label": STR,
+        "proportion": F64,
+        "sample_size": NULLABLE_INT,
+        "source_file": STR,
+    },
+    {
+        "area_code": "ward, borough (E09...) or London (E12000007) code",
+        "area_level": "'ward', 'borough' or 'london'",
+        "period_end": "last day of the survey period (MOPAC: rolling 12 months to this quarter end)",
+        "measure_id": "stable id, e.g. 'good_job_local', 'trust_mps'",
+        "measure_label": "published label, e.g. '\"Good Job\" local'",
+        "proportion": "share agreeing, 0..1",
+        "sample_size": "interviews behind the figure when published; <NA> otherwise",
+        "source_file": "file the row came from",
+    },
+)
+
+POPULATION = Schema(
+    "population",
+    {"area_code": STR, "area_level": STR, "population": I64},
+    {
+        "area_code": "ward, borough or London code",
+        "area_level": "'ward', 'borough' or 'london'",
+        "population": "Census 2021 usual residents (ONS TS007A), LSOAs summed by best-fit lookup",
+    },
+)
+
+AREAS = Schema(
+    "areas",
+    {
+        "area_code": STR,
+        "area_name": STR,
+        "area_level": STR,
+        "borough_code": STR,
+        "borough_name": STR,
+        "area_km2": F64,
+    },
+    {
+        "area_code": "2022 ward code, borough code, or London code",
+        "area_name": "ward or borough name",
+        "area_level": "'ward', 'borough' or 'london'",
+        "borough_code": "the borough the area lies in (itself for a borough)",
+        "borough_name": "borough name",
+        "area_km2": "area in square kilometres, from the British National Grid polygon",
+    },
+)
+
+COUNTS = Schema(
+    "counts",
+    {
+        "area_code": STR,
+        "area_name": STR,
+        "borough_code": STR,
+        "month": STR,
+        "source": STR,
+        "crime_type": STR,
+        "crime_group": STR,
+        "count": I64,
+    },
+    {
+        "area_code": "ward or borough code",
+        "area_name": "ward or borough name",
+        "borough_code": "borough the area lies in",
+        "month": "YYYY-MM",
+        "source": "'police_uk' (street-level) or 'mps_ward' (Met recorded crime)",
+        "crime_type": "police.uk crime type, or the Met's offence subgroup (MinorText)",
+        "crime_group": "the Met's offence group (MajorText); for police.uk the crime type again",
+        "count": "number of crimes",
+    },
+)

@@ -1,0 +1,1 @@
+"""London ward and borough geometry, and placing points in wards."""
