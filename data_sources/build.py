@@ -235,7 +235,8 @@ def read_points(path: Path, geo: Geography, covered: set[tuple[str, str]], accou
     account.rows_read += len(frame)
     account.files.append({"path": points_2022.POINTS_FILE, "sha256": sha256_file(path), "rows": len(frame)})
     rows = _drop_outside_london(place(frame, geo), account)
-    dup = pd.Series(list(zip(rows["month"], rows["crime_type"], strict=True)), dtype=object).isin(covered).to_numpy()
+    keys = rows["month"].astype(str) + "|" + rows["crime_type"].astype(str)
+    dup = keys.isin({f"{m}|{t}" for m, t in covered}).to_numpy()
     account.drop("covered_by_street_file", int(dup.sum()))
     return rows.loc[~dup].reset_index(drop=True)
 
@@ -314,8 +315,11 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
 
     say("2022 points")
     points_acc = SourceAccount()
-    points = read_points(data_dir / points_2022.POINTS_FILE, geo, covered, points_acc)
-    street = pd.concat([street, points], ignore_index=True)
+    if (data_dir / points_2022.POINTS_FILE).is_file():
+        points = read_points(data_dir / points_2022.POINTS_FILE, geo, covered, points_acc)
+        street = pd.concat([street, points], ignore_index=True)
+    else:
+        points_acc.notes.append(f"{points_2022.POINTS_FILE} not found: no 2022 all-type baseline")
     for acc, ds in ((street_acc, "street_csv"), (points_acc, "points_2022")):
         part = street[street["dataset"] == ds]
         acc.rows_kept = len(part)
@@ -335,6 +339,8 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         extracts.append(frame.assign(source_file=_rel(path, data_dir)))
         mps_acc.files.append({"path": _rel(path, data_dir), "sha256": sha256_file(path), "rows": len(frame)})
         mps_acc.notes.extend(notes)
+    if not extracts:
+        mps_acc.notes.append(f"no extracts in {mps_ward.MPS_WARD_DIR}: no Met ward recorded crime")
     mps = mps_ward.combine_extracts(extracts)
     mps_acc.rows_read = int(sum(f["count"].sum() for f in extracts))
     mps_acc.rows_kept = int(mps["count"].sum())
