@@ -1,0 +1,29 @@
+"""Shared fixtures: the real shared data (skipped when absent) and a store built from it once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CRIME_TRUST_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public data folder; tests that need it skip on a machine without it."""
+    if not (SHARED_DATA / "PROVENANCE.md").is_file():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A store built once per test session from the real data: (store dir, manifest)."""
+    from data_sources.build import build_store
+
+    store = tmp_path_factory.mktemp("real_store")
+    manifest = build_store(shared_data, store)
+    return store, manifest
