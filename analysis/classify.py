@@ -353,7 +353,7 @@ def reason_sentence(crime_label: str, crime_ratio: float, trust_label: str, trus
         return f"{crime_part}; '{trust_label}' not available"
     notes = ["borough figure"] if borough_figure else []
     if trust_ci is not None and not (_missing(trust_ci[0]) or _missing(trust_ci[1])):
-        notes.append(f"{level:.0%} CI {trust_ci[0]:.0%}–{trust_ci[1]:.0%}".replace("%–", "–"))
+        notes.append(f"{level:.0%} CI {100 * trust_ci[0]:.0f}–{100 * trust_ci[1]:.0f}%")
     note = f" ({'; '.join(notes)})" if notes else ""
     london = "" if _missing(london_trust) else f" against London {london_trust:.0%}"
     return f"{crime_part}; '{trust_label}' {trust:.0%}{note}{london}"

@@ -116,7 +116,7 @@ def _testable(present: np.ndarray, weights: W) -> tuple[W, np.ndarray]:
 
     esda sets the transform on the weights it is given, so it always gets a copy.
     """
-    ids = [area for area, keep in zip(weights.id_order, present, strict=True) if keep]
+    ids = np.asarray(weights.id_order, dtype=object)[present].tolist()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         sub = copy.deepcopy(weights) if present.all() else w_subset(weights, ids, silence_warnings=True)
@@ -152,7 +152,8 @@ def getis_ord_gi_star(values: ArrayLike, weights: W, *, permutations: int = 999,
     Parameters
     ----------
     values
-        One value per area in ``weights.id_order``, or a Series indexed by area code.
+        One value per area in ``weights.id_order``, or a Series indexed by area code (areas
+        absent from the Series count as missing).
     weights
         libpysal weights, e.g. from ``queen_weights``; not modified.
     permutations
