@@ -1,0 +1,74 @@
+"""Colours, meeting mode and the static CSS it needs.
+
+Palettes are colour-blind safe: the sequential choropleth uses viridis steps, and the
+3×3 crime × trust map uses the blue–orange bivariate scheme of Teuling et al. (2011),
+whose nine cells stay apart under simulated deuteranopia, protanopia and tritanopia
+(``tests/test_pages.py`` checks the distances). ``st.markdown(..., unsafe_allow_html=True)``
+is used here only for CSS written in this file — never with data.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+RGB = tuple[int, int, int]
+
+
+def _hex(code: str) -> RGB:
+    code = code.lstrip("#")
+    return int(code[0:2], 16), int(code[2:4], 16), int(code[4:6], 16)
+
+
+#: Seven viridis steps, low → high.
+SEQUENTIAL: list[RGB] = [_hex(c) for c in
+                         ("#440154", "#443983", "#31688e", "#21918c", "#35b779", "#90d743", "#fde725")]
+
+#: Bivariate 3×3 (Teuling et al. 2011): index [crime class][trust class], classes 0..2 low → high.
+#: High crime is orange, low trust is blue, both together is near-black.
+BIVARIATE: list[list[RGB]] = [
+    # trust low,        mid,                high
+    [_hex("#509dc2"), _hex("#b4d3e1"), _hex("#f3f3f3")],   # crime low
+    [_hex("#376387"), _hex("#b3b3b3"), _hex("#f3e6b3")],   # crime mid
+    [_hex("#000000"), _hex("#b36600"), _hex("#f3b300")],   # crime high
+]
+NO_DATA: RGB = (200, 200, 200)
+#: Flagged areas: a wide dark line under a narrower yellow one reads on any fill.
+FLAG_UNDER: RGB = (0, 0, 0)
+FLAG_OVER: RGB = (255, 212, 0)
+BOROUGH_LINE: RGB = (60, 60, 60)
+
+_MEETING_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
+[data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] li,
+[data-testid="stAppViewContainer"] td, [data-testid="stAppViewContainer"] th,
+[data-testid="stMarkdownContainer"] { font-size: 24px !important; color: #000 !important; }
+[data-testid="stMetricValue"] { font-size: 56px !important; }
+[data-testid="stMetricLabel"] p { font-size: 24px !important; }
+h1 { font-size: 56px !important; } h2 { font-size: 40px !important; } h3 { font-size: 32px !important; }
+[data-testid="stAppViewContainer"] { background: #fff !important; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="collapsedControl"],
+[data-testid="stSidebarNav"], header[data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
+</style>
+"""
+
+
+def apply_meeting_mode(on: bool) -> None:
+    """Inject the large-type, high-contrast, controls-hidden CSS when meeting mode is on."""
+    if on:
+        st.markdown(_MEETING_CSS, unsafe_allow_html=True)
+
+
+def sequential_colour(position: float) -> RGB:
+    """Return the viridis step for a position in [0, 1] (NaN → the no-data grey)."""
+    if position != position:  # NaN
+        return NO_DATA
+    i = min(len(SEQUENTIAL) - 1, max(0, int(position * len(SEQUENTIAL))))
+    return SEQUENTIAL[i]
+
+
+def bivariate_colour(crime_class: int, trust_class: int) -> RGB:
+    """Return the 3×3 colour for a crime class and a trust class (0..2); -1 → no data."""
+    if crime_class < 0 or trust_class < 0:
+        return NO_DATA
+    return BIVARIATE[crime_class][trust_class]
