@@ -2,33 +2,76 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
+from data_sources._limits import check_size
 from data_sources.errors import InputFileError
+
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def _delimiter_hint(header: list[str], sep: str) -> str:
+    """Say which delimiter a one-column header suggests, when it is not the expected one."""
+    if len(header) == 1:
+        for other, name in _DELIMITER_NAMES.items():
+            if other != sep and other in header[0]:
+                return (f"the file looks separated by {name}, but this source expects "
+                        f"{_DELIMITER_NAMES.get(sep, repr(sep))}; re-export it with the right delimiter")
+    return "is this the right file, with the right delimiter?"
 
 
 def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.DataFrame:
     """Read a CSV as strings, checking it exists, is non-empty and has ``required`` columns.
 
     Strips a UTF-8 byte-order mark and surrounding whitespace from the header, because
-    ONS and GLA files often carry both.
+    ONS and GLA files often carry both. Files over the input size limit
+    (``$CRIME_TRUST_MAX_INPUT_MB``) are refused before they are read.
     """
     if not path.is_file():
         raise InputFileError(path, "file not found", hint="check --data-dir or $CRIME_TRUST_DATA")
     if path.stat().st_size == 0:
-        raise InputFileError(path, "file is empty", hint="re-download it")
+        raise InputFileError(path, "file is empty (0 bytes)", hint="re-download or re-export it")
+    check_size(path)
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        raise InputFileError(path, "is UTF-16 text, not UTF-8", line=1,
+                             hint="re-save it as 'CSV UTF-8' (in Excel: Save As → CSV UTF-8)")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)  # type: ignore[call-overload]
     except UnicodeDecodeError as e:
-        raise InputFileError(path, f"is not UTF-8 text ({e.reason} at byte {e.start})", hint="re-save it as UTF-8") from e
+        line = _first_non_utf8_line(path)
+        raise InputFileError(path, f"is not UTF-8 text ({e.reason})", line=line,
+                             hint="re-save it as UTF-8 (it may be Latin-1 or Windows-1252)") from e
+    except pd.errors.EmptyDataError as e:
+        raise InputFileError(path, "holds no header and no rows", hint="re-download or re-export it") from e
     except pd.errors.ParserError as e:
-        raise InputFileError(path, f"is not a well-formed CSV ({e})", hint="check the delimiter and quoting") from e
+        raise InputFileError(path, f"is not a well-formed CSV ({str(e).strip()})", line=_parser_error_line(e),
+                             hint="check the delimiter and quoting") from e
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         found = ", ".join(map(repr, frame.columns[:8]))
+        sep = str(kwargs.get("sep", ","))
         raise InputFileError(path, f"missing column(s) {missing!r}; found {found}", line=1,
-                             hint="is this the right file, with the right delimiter?")
+                             hint=_delimiter_hint(list(frame.columns), sep))
     return frame
+
+
+def _first_non_utf8_line(path: Path) -> int | None:
+    """1-based number of the first line that is not valid UTF-8 (pandas only gives a chunk offset)."""
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
+    return None
+
+
+def _parser_error_line(e: Exception) -> int | None:
+    m = re.search(r"line (\d+)", str(e))
+    return int(m.group(1)) if m else None

@@ -25,7 +25,8 @@ def _weights(path: Path, category_col: str, weight_col: str) -> pd.Series:
     bad = weights.isna() | (weights < 0)
     if bad.any():
         line = int(bad.to_numpy().argmax()) + 2
-        raise InputFileError(path, f"weight {frame[weight_col].iloc[line - 2]!r} is not a number ≥ 0", line=line)
+        raise InputFileError(path, f"weight {frame[weight_col].iloc[line - 2]!r} is not a number ≥ 0", line=line,
+                             hint="give every category a weight in days (0 for none)")
     return pd.Series(weights.to_numpy(), index=frame[category_col].str.strip())
 
 

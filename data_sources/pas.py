@@ -69,7 +69,8 @@ def _dates(path: Path, text: pd.Series) -> pd.Series:
     dates = pd.to_datetime(text.str.strip(), format="%d/%m/%Y", errors="coerce")
     if dates.isna().any():
         line = int(dates.isna().to_numpy().argmax()) + 2
-        raise InputFileError(path, f"Date {text.iloc[line - 2]!r} is not dd/mm/yyyy", line=line)
+        raise InputFileError(path, f"Date {text.iloc[line - 2]!r} is not dd/mm/yyyy", line=line,
+                             hint="write quarter ends as MOPAC does, e.g. 31/12/2014")
     return dates.astype("datetime64[ns]")
 
 
@@ -129,12 +130,15 @@ def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
     dates = pd.to_datetime(frame["period_end"].str.strip(), format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():
         line = int(dates.isna().to_numpy().argmax()) + 2
-        raise InputFileError(path, f"period_end {frame['period_end'].iloc[line - 2]!r} is not YYYY-MM-DD", line=line)
-    sizes = pd.to_numeric(frame.get("sample_size", pd.Series("", index=frame.index)).replace("", None),
-                          errors="coerce")
-    if (sizes.dropna() <= 0).any() or (sizes.dropna() % 1 != 0).any():
-        line = int(((sizes <= 0) | (sizes % 1 != 0)).fillna(False).to_numpy().argmax()) + 2
-        raise InputFileError(path, "sample_size must be a whole number above 0", line=line)
+        raise InputFileError(path, f"period_end {frame['period_end'].iloc[line - 2]!r} is not YYYY-MM-DD", line=line,
+                             hint="write the survey period's last day, e.g. 2024-03-31")
+    size_text = frame.get("sample_size", pd.Series("", index=frame.index)).str.strip()
+    sizes = pd.to_numeric(size_text.mask(size_text == ""), errors="coerce")
+    bad_size = (size_text != "") & (sizes.isna() | (sizes <= 0) | (sizes % 1 != 0))
+    if bad_size.any():
+        line = int(bad_size.to_numpy().argmax()) + 2
+        raise InputFileError(path, f"sample_size {size_text.iloc[line - 2]!r} is not a whole number above 0",
+                             line=line, hint="give the number of respondents, or leave the cell blank if unknown")
     codes = frame["area_code"].str.strip()
     out = pd.DataFrame({
         "area_code": codes,

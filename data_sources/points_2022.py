@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from data_sources._limits import check_size
 from data_sources.errors import InputFileError
 from data_sources.schemas import STREET_CRIMES
 
@@ -42,6 +43,9 @@ _COLUMNS = ["month", "type", "location_type", "longitude", "latitude"]
 
 def read_points_2022(path: Path) -> pd.DataFrame:
     """Read the 2022 points into the STREET_CRIMES schema (``dataset='points_2022'``)."""
+    if not path.is_file():
+        raise InputFileError(path, "file not found", hint="check --data-dir or $CRIME_TRUST_DATA")
+    check_size(path)
     try:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
             column_types={"month": pa.int64(), "type": pa.string(), "location_type": pa.string(),
@@ -54,7 +58,8 @@ def read_points_2022(path: Path) -> pd.DataFrame:
     bad_month = ~frame["month"].between(1, 12)
     if bad_month.any():
         line = int(bad_month.to_numpy().argmax()) + 2
-        raise InputFileError(path, f"month {frame['month'].iloc[line - 2]} is not 1..12", line=line)
+        raise InputFileError(path, f"month {frame['month'].iloc[line - 2]} is not 1..12", line=line,
+                             hint="the 2022 points give the month as a number 1..12")
     crime_type = frame["type"].map(TYPE_LABELS)
     if crime_type.isna().any():
         line = int(crime_type.isna().to_numpy().argmax()) + 2

@@ -12,6 +12,7 @@ totals best; they are counted, and a row copied implausibly often is reported.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
@@ -28,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from data_sources._limits import check_size, read_bounded
 from data_sources.errors import InputFileError
 from data_sources.schemas import STREET_CRIMES
 
@@ -103,6 +105,7 @@ def discover_street_files(path: Path) -> list[StreetInput]:
     if not m:
         raise InputFileError(path, "is not named like YYYY-MM-<force>-street.csv[.gz]",
                              hint="keep police.uk's file names; the month and force come from them")
+    check_size(path)
     st = path.stat()
     opener = (lambda: gzip.open(path, "rb")) if m.group(3) else (lambda: open(path, "rb"))
     return [StreetInput(str(path), m.group(1), m.group(2), opener, st.st_size, st.st_mtime_ns)]
@@ -118,6 +121,7 @@ def _zip_members(path: Path) -> list[StreetInput]:
         for info in zf.infolist():
             m = STREET_NAME.search(info.filename)
             if m and not info.is_dir():
+                check_size(f"{path}!{info.filename}", size=info.file_size)
                 def opener(member: str = info.filename) -> IO[bytes]:
                     return zipfile.ZipFile(path).open(member)
                 out.append(StreetInput(f"{path}!{info.filename}", m.group(1), m.group(2), opener,
@@ -128,7 +132,7 @@ def _zip_members(path: Path) -> list[StreetInput]:
 def _read_bytes(src: StreetInput) -> bytes:
     try:
         with src.open() as fh:
-            return fh.read()
+            return read_bounded(fh, src.name)
     except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile, OSError) as e:
         raise InputFileError(src.name, f"cannot be decompressed: truncated or corrupt ({e})",
                              hint="download the file again") from e
@@ -148,9 +152,22 @@ def _utf8_error_line(data: bytes) -> int:
     return 1
 
 
+def _ragged_line(data: bytes, n_fields: int) -> int | None:
+    """1-based line on which the first record with the wrong number of fields ends (error path only)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig", errors="replace"), newline=""))
+    for record in reader:
+        if record and len(record) != n_fields:
+            return reader.line_num
+    return None
+
+
 def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
     if not data.strip():
-        raise InputFileError(src.name, "file is empty", hint="re-download it; a street file has at least a header")
+        what = "file is empty (0 bytes)" if not data else "file holds only blank space"
+        raise InputFileError(src.name, what, hint="re-download it; a street file has at least a header")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]:
+        raise InputFileError(src.name, "is UTF-16 text, not UTF-8", line=1,
+                             hint="re-save it as 'CSV UTF-8'; police.uk publishes UTF-8")
     header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
     if "," not in header and (";" in header or "\t" in header):
         sep = ";" if ";" in header else "tab"
@@ -175,8 +192,13 @@ def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
         if "UTF8" in text or "utf8" in text.lower():
             raise InputFileError(src.name, "is not UTF-8 text", line=_utf8_error_line(data),
                                  hint="re-save the file as UTF-8") from e
+        fields = re.search(r"Expected (\d+) columns, got (\d+)", text)
+        if fields:
+            line = _ragged_line(data, int(fields.group(1)))
+            raise InputFileError(src.name, f"a row has {fields.group(2)} fields where the header has {fields.group(1)}",
+                                 line=line, hint="check for a truncated file, an unquoted comma or stray quotes") from e
         row = re.search(r"[Rr]ow #?(\d+)", text)
-        raise InputFileError(src.name, f"is not a well-formed CSV ({text.splitlines()[0]})",
+        raise InputFileError(src.name, f"is not a well-formed CSV ({text.splitlines()[0][:120]})",
                              line=int(row.group(1)) if row else None,
                              hint="check for a truncated file or stray quotes") from e
 

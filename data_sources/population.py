@@ -25,10 +25,12 @@ _CODE, _TOTAL = "geography code", "Age: Total"
 def _usual_residents(path: Path) -> pd.DataFrame:
     """Read ``area_code, population`` from a Nomis TS007A bulk file, checking the counts."""
     frame = read_small_csv(path, [_CODE, _TOTAL])
-    counts = pd.to_numeric(frame[_TOTAL], errors="coerce")
-    if counts.isna().any():
-        line = int(counts.isna().to_numpy().argmax()) + 2
-        raise InputFileError(path, f"'{_TOTAL}' is not a whole number: {frame[_TOTAL].iloc[line - 2]!r}", line=line)
+    counts = pd.to_numeric(frame[_TOTAL].str.strip(), errors="coerce")
+    bad = counts.isna() | (counts < 0) | (counts % 1 != 0)
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise InputFileError(path, f"'{_TOTAL}' is not a whole number ≥ 0: {frame[_TOTAL].iloc[line - 2]!r}",
+                             line=line, hint="use the unmodified Nomis TS007A bulk file")
     return pd.DataFrame({"area_code": frame[_CODE].astype("string"), "population": counts.astype("int64")})
 
 
