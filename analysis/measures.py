@@ -665,6 +665,73 @@ def harm_note(tables: AnalysisTables, q: CrimeQuery) -> str:
     return text
 
 
+def _values(tables: AnalysisTables, q: CrimeQuery, count: np.ndarray, harm: np.ndarray) -> dict[str, np.ndarray]:
+    """Every measure for one period at the query's level, plus ``value`` (the chosen one)."""
+    index = tables.area_index(q.level)
+    pop = index["population"].to_numpy(dtype=float)
+    km2 = index["area_km2"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"count": count, "rate": np.where(pop > 0, count / pop * PER, np.nan), "harm": harm,
+               "harm_rate": np.where(pop > 0, harm / pop * PER, np.nan),
+               "density": np.where(km2 > 0, count / km2, np.nan)}
+    if q.level == "ward":
+        out["rate_eb"] = empirical_bayes_rates(count, pop, index["borough_code"].to_numpy(), per=PER)
+    else:
+        out["rate_eb"] = np.full(len(index), np.nan)
+    out["value"] = out["rate_eb"] if (q.measure == "rate" and q.smoothed and q.level == "ward") else out[q.measure]
+    return out
+
+
+def _london_values(tables: AnalysisTables, count: float, harm: float, pop: float) -> dict[str, float]:
+    return {"count": count, "rate": count / pop * PER, "harm": harm, "harm_rate": harm / pop * PER,
+            "density": count / tables.london_km2}
+
+
+@dataclass(frozen=True)
+class PeriodValues:
+    """The chosen measure for one period at the query's level, with what the flag needs.
+
+    ``count`` and ``population`` give the per-resident rate and its interval; the London
+    figures are over the wards the source covers in that period.
+    """
+
+    value: np.ndarray
+    count: np.ndarray
+    population: np.ndarray
+    london_value: float
+    london_rate: float
+
+
+def period_values(tables: AnalysisTables, q: CrimeQuery, start: str, end: str) -> PeriodValues | None:
+    """Return the query's measure for another period (same selection), or None when not covered.
+
+    The light path for robustness over earlier periods: no intervals, changes or frames.
+
+    Parameters
+    ----------
+    tables
+        From ``load_tables``.
+    q
+        The query; its own start and end are ignored.
+    start, end
+        The period, 'YYYY-MM'.
+
+    Returns
+    -------
+    PeriodValues or None
+    """
+    cube = _cube(tables, q.source)
+    mask = _type_mask(cube, q.crime_types, q.crime_groups)
+    sums = _ward_sums(tables, cube, mask, start, end)
+    if sums is None:
+        return None
+    count = _to_level(tables, sums.count, q.level)
+    values = _values(tables, q, count, _to_level(tables, sums.harm, q.level))
+    l_values = _london_values(tables, *_london(tables, sums))
+    return PeriodValues(values["value"], count, tables.area_index(q.level)["population"].to_numpy(dtype=float),
+                        l_values[q.measure], l_values["rate"])
+
+
 def _measures(tables: AnalysisTables, q: CrimeQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
     _check_query(q)
     cube = _cube(tables, q.source)
@@ -676,28 +743,18 @@ def _measures(tables: AnalysisTables, q: CrimeQuery) -> tuple[pd.DataFrame, pd.D
     count = _to_level(tables, sums.count, q.level)
     harm = _to_level(tables, sums.harm, q.level)
     pop = index["population"].to_numpy(dtype=float)
-    km2 = index["area_km2"].to_numpy(dtype=float)
     rate, lo, hi = poisson_rate_ci(np.nan_to_num(count, nan=0.0), pop, per=PER)
     missing = np.isnan(count)
     rate, lo, hi = (np.where(missing, np.nan, x) for x in (rate, lo, hi))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        harm_rate = np.where(pop > 0, harm / pop * PER, np.nan)
-        per_km2 = np.where(km2 > 0, count / km2, np.nan)
-    if q.level == "ward":
-        rate_eb = empirical_bayes_rates(count, pop, index["borough_code"].to_numpy(), per=PER)
-    else:
-        rate_eb = np.full(len(index), np.nan)
-
+    values = _values(tables, q, count, harm)
     l_count, l_harm, l_pop = _london(tables, sums)
     l_rate = l_count / l_pop * PER
-    l_values = {"count": l_count, "rate": l_rate, "harm": l_harm, "harm_rate": l_harm / l_pop * PER,
-                "density": l_count / tables.london_km2}
-    values = {"count": count, "rate": rate_eb if (q.smoothed and q.level == "ward") else rate, "harm": harm,
-              "harm_rate": harm_rate, "density": per_km2}
-    value = values[q.measure]
+    l_values = _london_values(tables, l_count, l_harm, l_pop)
+    rate_eb, harm_rate, per_km2, value = values["rate_eb"], values["harm_rate"], values["density"], values["value"]
     # A count or harm total has no London ratio of its own: compare per resident instead.
-    ratio_of = {"count": ("rate", rate), "harm": ("harm_rate", harm_rate)}.get(q.measure, (q.measure, value))
-    value_ratio = ratio_of[1] / l_values[ratio_of[0]]
+    ratio_of = {"count": "rate", "harm": "harm_rate"}.get(q.measure, q.measure)
+    ratio_value = rate_eb if (ratio_of == "rate" and q.smoothed and q.level == "ward") else values[ratio_of]
+    value_ratio = ratio_value / l_values[ratio_of]
 
     basis = "harm" if q.measure in ("harm", "harm_rate") else "count"
     now = harm if basis == "harm" else count
