@@ -120,10 +120,9 @@ def areas_table(geo: Geography) -> pd.DataFrame:
 
 def place(frame: pd.DataFrame, geo: Geography) -> pd.DataFrame:
     """Add ``ward_code, borough_code, placed_by`` to street rows."""
-    ward, placed_by = assign_wards(frame["longitude"].to_numpy(), frame["latitude"].to_numpy(),
-                                   frame["lsoa_code"], locator=geo.locator, lsoa_to_ward=geo.lsoa_to_ward)
-    boroughs = geo.wards.set_index("ward_code")["borough_code"]
-    out = frame.assign(ward_code=ward, borough_code=ward.map(boroughs), placed_by=placed_by)
+    ward, borough, placed_by = assign_wards(frame["longitude"].to_numpy(), frame["latitude"].to_numpy(),
+                                            frame["lsoa_code"], locator=geo.locator, lsoa_to_ward=geo.lsoa_to_ward)
+    out = frame.reset_index(drop=True).assign(ward_code=ward, borough_code=borough, placed_by=placed_by)
     return STREET_CRIMES_PLACED.conform(out)
 
 

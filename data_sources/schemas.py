@@ -37,7 +37,9 @@ class Schema:
         missing = [c for c in self.dtypes if c not in frame.columns]
         if missing:
             raise KeyError(f"{self.name}: frame lacks columns {missing!r}")
-        return frame[self.columns].astype(self.dtypes)
+        out = frame[self.columns]
+        differing = {c: t for c, t in self.dtypes.items() if str(out[c].dtype) != t}
+        return out.astype(differing) if differing else out
 
     def empty(self) -> pd.DataFrame:
         """An empty frame with this schema, for months or sources with no rows."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 
@@ -33,6 +34,7 @@ class WardLocator:
     """A spatial index over ward polygons (British National Grid) for point lookups."""
 
     codes: np.ndarray
+    boroughs: np.ndarray
     piece_ward: np.ndarray
     tree: shapely.STRtree
 
@@ -51,24 +53,31 @@ class WardLocator:
         keep = ~shapely.is_empty(pieces)
         pieces, ward_idx = pieces[keep], ward_idx[keep]
         shapely.prepare(pieces)
-        return cls(np.asarray(wards["ward_code"], dtype=object), ward_idx, shapely.STRtree(pieces))
+        return cls(np.asarray(wards["ward_code"], dtype=object), np.asarray(wards["borough_code"], dtype=object),
+                   ward_idx, shapely.STRtree(pieces))
 
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Return the ward code for each WGS84 point (``None`` outside every ward or without coordinates).
+        """Return the ward code for each WGS84 point (``None`` outside every ward or without coordinates)."""
+        idx = self.locate_index(lon, lat)
+        return np.where(idx >= 0, self.codes[np.maximum(idx, 0)], None)
 
-        Distinct points are joined once; a point on a shared boundary goes to the ward
-        with the lowest index, deterministically.
+    def locate_index(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Return each WGS84 point's ward position in ``codes`` (-1: no ward, or no coordinates).
+
+        Distinct points are joined once; a point claimed by two wards goes to the one
+        listed first, deterministically.
         """
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
-        out = np.full(lon.shape, None, dtype=object)
+        out = np.full(lon.shape, -1, dtype=np.int64)
         ok = ~(np.isnan(lon) | np.isnan(lat))
         if not ok.any():
             return out
         # police.uk publishes 6 decimals; a micro-degree integer key hashes fast.
         key = np.round(lon[ok] * 1e6).astype(np.int64) * 1_000_000_000 + np.round(lat[ok] * 1e6).astype(np.int64)
         inverse, uniques = pd.factorize(key)
-        first = pd.Series(np.arange(len(key))).groupby(inverse).first().to_numpy()
+        first = np.full(len(uniques), len(key), dtype=np.int64)
+        np.minimum.at(first, inverse, np.arange(len(key)))
         x, y = _TO_BNG.transform(lon[ok][first], lat[ok][first])
         points = shapely.points(x, y)
         hit = np.full(len(uniques), -1, dtype=np.int64)
@@ -82,14 +91,19 @@ class WardLocator:
             near_pt, near_piece = self.tree.query_nearest(points[missed], max_distance=NEAREST_WITHIN_M,
                                                           all_matches=False)
             hit[missed[near_pt]] = self.piece_ward[near_piece]
-        codes = np.where(hit >= 0, self.codes[np.maximum(hit, 0)], None)
-        out[ok] = codes[inverse]
+        out[ok] = hit[inverse]
         return out
 
 
+def _take(values: np.ndarray, idx: np.ndarray) -> pd.Series:
+    """Arrow-backed strings ``values[idx]``, <NA> where ``idx`` < 0 (no per-row Python objects)."""
+    taken = pa.array(values, type=pa.string()).take(pa.array(idx, mask=idx < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([taken])))
+
+
 def assign_wards(lon: np.ndarray, lat: np.ndarray, lsoa_code: pd.Series, *, locator: WardLocator,
-                 lsoa_to_ward: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Assign each crime a ward and say how: ``'point'``, ``'lsoa'`` or ``'none'``.
+                 lsoa_to_ward: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Assign each crime a ward and borough, and say how: ``'point'``, ``'lsoa'`` or ``'none'``.
 
     Parameters
     ----------
@@ -104,12 +118,16 @@ def assign_wards(lon: np.ndarray, lat: np.ndarray, lsoa_code: pd.Series, *, loca
 
     Returns
     -------
-    ward_code, placed_by
-        String Series aligned with ``lsoa_code``; ``ward_code`` is ``<NA>`` for ``'none'``.
+    ward_code, borough_code, placed_by
+        String Series on a fresh RangeIndex; codes are ``<NA>`` for ``'none'``.
     """
-    by_point = pd.Series(locator.locate(lon, lat), index=lsoa_code.index, dtype="string")
-    by_lsoa = lsoa_code.map(lsoa_to_ward).astype("string")
-    ward = by_point.fillna(by_lsoa)
-    placed_by = pd.Series(np.where(by_point.notna(), "point", np.where(by_lsoa.notna(), "lsoa", "none")),
-                          index=lsoa_code.index, dtype="string")
-    return ward, placed_by
+    idx = locator.locate_index(lon, lat)
+    by_point = idx >= 0
+    todo = np.flatnonzero(~by_point & lsoa_code.notna().to_numpy())
+    if len(todo):
+        position = pd.Series(np.arange(len(locator.codes)), index=locator.codes)
+        by_lsoa = lsoa_code.iloc[todo].map(lsoa_to_ward).map(position)
+        idx[todo] = by_lsoa.fillna(-1).to_numpy(dtype=np.int64)
+    how = np.where(by_point, 0, np.where(idx >= 0, 1, 2))
+    placed_by = _take(np.array(["point", "lsoa", "none"]), how)
+    return _take(locator.codes, idx), _take(locator.boroughs, idx), placed_by

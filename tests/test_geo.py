@@ -62,8 +62,9 @@ def test_assign_falls_back_to_lsoa_then_none(wards: gpd.GeoDataFrame) -> None:
     lat = np.array([lat[0], np.nan, np.nan, np.nan])
     lsoa = pd.Series(["E01000001", "E01000002", "E01099999", None], dtype="string")
     lookup = pd.Series({"E01000001": "E05000003", "E01000002": "E05000002"})
-    ward, how = assign_wards(lon, lat, lsoa, locator=WardLocator.from_wards(wards), lsoa_to_ward=lookup)
+    ward, borough, how = assign_wards(lon, lat, lsoa, locator=WardLocator.from_wards(wards), lsoa_to_ward=lookup)
     assert ward.tolist() == ["E05000001", "E05000002", pd.NA, pd.NA]
+    assert borough.tolist() == ["E09000033", "E09000033", pd.NA, pd.NA]
     assert how.tolist() == ["point", "lsoa", "none", "none"]
 
 
