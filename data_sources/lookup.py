@@ -64,4 +64,4 @@ def normalise_borough_name(name: str) -> str:
 def borough_codes_by_name(lookup: pd.DataFrame) -> dict[str, str]:
     """Map normalised borough names to ONS borough codes."""
     pairs = lookup[["borough_code", "borough_name"]].drop_duplicates()
-    return {normalise_borough_name(n): c for c, n in zip(pairs["borough_code"], pairs["borough_name"])}
+    return {normalise_borough_name(n): c for c, n in zip(pairs["borough_code"], pairs["borough_name"], strict=True)}

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -107,8 +107,8 @@ def discover_street_files(path: Path) -> list[StreetInput]:
                              hint="keep police.uk's file names; the month and force come from them")
     check_size(path)
     st = path.stat()
-    opener = (lambda: gzip.open(path, "rb")) if m.group(3) else (lambda: open(path, "rb"))
-    return [StreetInput(str(path), m.group(1), m.group(2), opener, st.st_size, st.st_mtime_ns)]
+    opener = (lambda: gzip.open(path, "rb")) if m.group(3) else (lambda: open(path, "rb"))  # noqa: SIM115
+    return [StreetInput(str(path), m.group(1), m.group(2), _checked(opener, str(path)), st.st_size, st.st_mtime_ns)]
 
 
 def _zip_members(path: Path) -> list[StreetInput]:
@@ -124,9 +124,65 @@ def _zip_members(path: Path) -> list[StreetInput]:
                 check_size(f"{path}!{info.filename}", size=info.file_size)
                 def opener(member: str = info.filename) -> IO[bytes]:
                     return zipfile.ZipFile(path).open(member)
-                out.append(StreetInput(f"{path}!{info.filename}", m.group(1), m.group(2), opener,
+                name = f"{path}!{info.filename}"
+                out.append(StreetInput(name, m.group(1), m.group(2), _checked(opener, name),
                                        info.file_size, path.stat().st_mtime_ns, archive=str(path)))
     return out
+
+
+_DECOMPRESS_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile)
+
+
+def _corrupt(name: str, e: BaseException) -> InputFileError:
+    return InputFileError(name, f"cannot be decompressed: truncated or corrupt ({e})", hint="download the file again")
+
+
+class _CheckedStream(io.RawIOBase):
+    """A read-only stream that reports a truncated or corrupt file as an InputFileError naming it.
+
+    Every consumer of ``StreetInput.open`` (the reader, and the build hashing the content
+    for its cache) then gets the same clear message instead of a bare ``EOFError``.
+    """
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        super().__init__()
+        self._raw, self._name = raw, name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.read(-1 if size is None else size)
+        except _DECOMPRESS_ERRORS as e:
+            raise _corrupt(self._name, e) from e
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _checked(opener: Callable[[], IO[bytes]], name: str) -> Callable[[], IO[bytes]]:
+    def open_checked() -> IO[bytes]:
+        try:
+            raw = opener()
+        except _DECOMPRESS_ERRORS as e:
+            raise _corrupt(name, e) from e
+        except OSError as e:
+            raise InputFileError(name, f"cannot be opened ({e.strerror or e})",
+                                 hint="check that the file exists and is readable") from e
+        return cast(IO[bytes], _CheckedStream(raw, name))
+    return open_checked
 
 
 def _read_bytes(src: StreetInput) -> bytes:
@@ -162,13 +218,14 @@ def _ragged_line(data: bytes, n_fields: int) -> int | None:
 
 
 def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         what = "file is empty (0 bytes)" if not data else "file holds only blank space"
         raise InputFileError(src.name, what, hint="re-download it; a street file has at least a header")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]:
         raise InputFileError(src.name, "is UTF-16 text, not UTF-8", line=1,
                              hint="re-save it as 'CSV UTF-8'; police.uk publishes UTF-8")
-    header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    end = data.find(b"\n")
+    header = data[: end if end >= 0 else len(data)].decode("utf-8-sig", errors="replace").strip("\r")
     if "," not in header and (";" in header or "\t" in header):
         sep = ";" if ";" in header else "tab"
         raise InputFileError(src.name, f"is separated by {sep!r}, not commas", line=1,
@@ -180,7 +237,7 @@ def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
                              hint="is this a police.uk street-level file?")
     try:
         return pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
@@ -238,10 +295,12 @@ def _coordinates(src: StreetInput, table: pa.Table) -> tuple[np.ndarray, np.ndar
 
 
 def _strings(table: pa.Table, col: str, n: int) -> pd.Series:
+    """A text column as pandas' Arrow-backed strings (no copy), blanks as <NA>."""
     if col not in table.column_names:
         return pd.Series(pd.NA, index=range(n), dtype="string")
-    values = pd.Series(pc.utf8_trim_whitespace(table[col]).to_pandas(types_mapper=pd.ArrowDtype), dtype="string")
-    return values.mask(values == "")
+    values = table[col]
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    return pd.Series(pd.arrays.ArrowStringArray(values))
 
 
 def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
@@ -262,14 +321,15 @@ def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
     wrong_month = (frame["month"] != src.month).fillna(True).to_numpy()
     if wrong_month.any():
         line = _first_bad_line(wrong_month)
-        raise InputFileError(src.name, f"Month {frame['month'].iloc[line - 2]!r} disagrees with the file name's {src.month!r}",
+        found = frame["month"].iloc[line - 2]
+        raise InputFileError(src.name, f"Month {found!r} disagrees with the file name's {src.month!r}",
                              line=line, hint="the file may be misnamed or two months were concatenated")
     no_type = frame["crime_type"].isna().to_numpy()
     if no_type.any():
         raise InputFileError(src.name, "a row has no Crime type", line=_first_bad_line(no_type),
                              hint="fix or remove that row")
 
-    frame["api_id"] = pd.array([pd.NA] * n, dtype="Int64")
+    frame["api_id"] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     frame["location_type"] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame["dataset"] = "street_csv"
     frame["source_file"] = src.name
@@ -278,21 +338,23 @@ def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
 
 
 def _report(src: StreetInput, frame: pd.DataFrame) -> StreetReport:
-    has_id = frame["crime_id"].notna()
-    ids = frame.loc[has_id, "crime_id"]
-    identical = frame.loc[has_id].duplicated(keep="first")
-    copies = frame.loc[has_id].value_counts(dropna=False) if identical.any() else pd.Series(dtype="int64")
+    ids = frame["crime_id"]
+    in_repeat = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+    repeated = frame.loc[in_repeat]
+    identical = int(repeated.duplicated().sum())
+    copies = repeated.value_counts(dropna=False) if identical > IMPLAUSIBLE_REPEATS else pd.Series(dtype="int64")
     warnings = []
     worst = copies[copies > IMPLAUSIBLE_REPEATS]
     if len(worst):
         cid = worst.index[0][list(frame.columns).index("crime_id")]
         warnings.append(f"{src.name}: {len(worst)} row(s) appear more than {IMPLAUSIBLE_REPEATS} times "
                         f"(e.g. Crime ID {str(cid)[:12]}… × {int(worst.iloc[0])}); kept, but check the file")
+    blank = int(frame["crime_id"].isna().sum())
     return StreetReport(
         name=src.name, month=src.month, force=src.force, rows=len(frame),
         no_location=int(frame["longitude"].isna().sum()),
-        repeated_ids=int(ids.duplicated().sum()), identical_rows=int(identical.sum()),
-        blank_ids=int((~has_id).sum()),
+        repeated_ids=int(repeated["crime_id"].duplicated().sum()),
+        identical_rows=identical, blank_ids=blank,
         crime_types={str(k): int(v) for k, v in frame["crime_type"].value_counts().items()},
         warnings=tuple(warnings),
     )

@@ -56,7 +56,8 @@ def read_population(lsoa_path: Path, ltla_path: Path, lookup: pd.DataFrame) -> p
     boroughs = boroughs[boroughs["area_code"].isin(borough_codes)]
     if len(boroughs) != len(borough_codes):
         absent = sorted(borough_codes - set(boroughs["area_code"]))
-        raise InputFileError(ltla_path, f"no population for borough(s) {absent!r}", hint="use the Census 2021 LTLA file")
+        raise InputFileError(ltla_path, f"no population for borough(s) {absent!r}",
+                             hint="use the Census 2021 LTLA file")
     total = pd.DataFrame({"area_code": [LONDON_CODE], "population": [boroughs["population"].sum()]})
     out = pd.concat([
         wards.assign(area_level="ward"), boroughs.assign(area_level="borough"), total.assign(area_level="london"),

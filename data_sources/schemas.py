@@ -74,7 +74,7 @@ STREET_CRIMES = Schema(
         "longitude": "WGS84 snap-point longitude; NaN when the crime has no location",
         "latitude": "WGS84 snap-point latitude; NaN when the crime has no location",
         "location": "anonymised snap-point label, e.g. 'On or near Thatches Grove'",
-        "location_type": "API location_type ('Force', 'BTP') or snap-point category from the 2022 points; <NA> if unknown",
+        "location_type": "API location_type ('Force', 'BTP') or the 2022 points' snap-point category; <NA> if unknown",
         "lsoa_code": "LSOA code as published (2011 or 2021 vintage); <NA> when absent",
         "lsoa_name": "LSOA name as published",
         "crime_type": "police.uk crime type name, e.g. 'Burglary', 'Anti-social behaviour'",

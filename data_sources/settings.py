@@ -58,7 +58,8 @@ class Settings:
 
     data_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_DATA", REPO_ROOT.parent / "shared" / "data"))
     store_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_STORE", REPO_ROOT / "store"))
-    snapshot_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_SNAPSHOT", REPO_ROOT / "data" / "snapshot"))
+    snapshot_dir: Path = field(
+        default_factory=lambda: _env_path("CRIME_TRUST_SNAPSHOT", REPO_ROOT / "data" / "snapshot"))
     cache_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_CACHE", REPO_ROOT / "cache"))
     api_url: str = field(default_factory=lambda: os.environ.get("POLICE_API_URL", DEFAULT_POLICE_API_URL).rstrip("/"))
     api_timeout_s: float = field(default_factory=lambda: float(os.environ.get("POLICE_API_TIMEOUT", "120")))

@@ -81,7 +81,8 @@ def build_wards(met_kml_dir: Path, city_kml_dir: Path, ward_lookup: pd.DataFrame
     met["ward_code"] = met["id"].str.removesuffix("N")
     bad = met.loc[~met["ward_code"].str.match(_WARD_CODE), "id"].tolist()
     if bad:
-        raise InputFileError(met_kml_dir, f"KML names that are not ward codes: {bad[:5]!r}", hint="expect E05xxxxxx.kml")
+        raise InputFileError(met_kml_dir, f"KML names that are not ward codes: {bad[:5]!r}",
+                             hint="expect E05xxxxxx.kml")
     city = read_neighbourhood_kmls(city_kml_dir)
     city_geom = shapely.union_all(city.to_crs(CRS_AREAS).geometry.values)
     met = met.to_crs(CRS_AREAS)
