@@ -1,0 +1,81 @@
+"""The build on a small data folder: overlapping archives, incremental months, summary.
+
+The data folder links the real boundaries, population, trust and harm folders (read in
+place, never copied into the repo) and holds its own small crime folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from data_sources import build as build_module
+from data_sources.build import build_store, summary_lines
+from data_sources.store import open_store
+
+BURGLARY = "crime/police_uk_met_street_burglary_only"
+
+
+@pytest.fixture
+def small_data(shared_data: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    for sub in ("boundaries", "population", "trust", "harm"):
+        (data / sub).symlink_to(shared_data / sub)
+    (data / "crime").mkdir()
+    return data
+
+
+def plain_month(shared_data: Path, month: str) -> bytes:
+    return gzip.decompress((shared_data / BURGLARY / f"{month}-metropolitan-street.csv.gz").read_bytes())
+
+
+def write_archive(path: Path, months: dict[str, bytes]) -> None:
+    """A data.police.uk-style archive: YYYY-MM/YYYY-MM-metropolitan-street.csv members."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for month, data in months.items():
+            zf.writestr(f"{month}/{month}-metropolitan-street.csv", data)
+            zf.writestr(f"{month}/{month}-metropolitan-outcomes.csv", b"ignored")
+
+
+def test_overlapping_archives_newest_wins(small_data: Path, shared_data: Path, tmp_path: Path) -> None:
+    jan, feb, mar = (plain_month(shared_data, m) for m in ("2024-01", "2024-02", "2024-03"))
+    header, *rows = feb.splitlines(keepends=True)
+    old_feb = header + b"".join(rows[:100])  # an older archive's (shorter) February
+    write_archive(small_data / "crime" / "2024-02.zip", {"2024-01": jan, "2024-02": old_feb})
+    write_archive(small_data / "crime" / "2024-03.zip", {"2024-02": feb, "2024-03": mar})
+    manifest = build_store(small_data, tmp_path / "store")
+    street = manifest["sources"]["police_uk_street"]
+    assert street["months"] == ["2024-01", "2024-02", "2024-03"]
+    assert street["dropped"]["superseded_month"] == 100
+    placed = open_store(tmp_path / "store").read_street(["2024-02"])
+    assert len(rows) - 10 <= len(placed) <= len(rows)  # a few February rows fall outside London
+    assert placed["source_file"].str.endswith("2024-03.zip!2024-02/2024-02-metropolitan-street.csv").all()
+    assert street["rows_kept"] + sum(street["dropped"].values()) == street["rows_read"]
+
+
+def test_adding_a_month_reads_only_the_new_file(small_data: Path, shared_data: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for month in ("2024-01", "2024-02"):
+        shutil.copy(shared_data / BURGLARY / f"{month}-metropolitan-street.csv.gz", small_data / "crime")
+    build_store(small_data, tmp_path / "store")
+    read = []
+    original = build_module.read_street_file
+    monkeypatch.setattr(build_module, "read_street_file", lambda src: read.append(src.month) or original(src))
+    shutil.copy(shared_data / BURGLARY / "2024-03-metropolitan-street.csv.gz", small_data / "crime")
+    manifest = build_store(small_data, tmp_path / "store")
+    assert read == ["2024-03"]
+    assert manifest["sources"]["police_uk_street"]["months"] == ["2024-01", "2024-02", "2024-03"]
+
+
+def test_summary_accounts_for_rows(small_data: Path, shared_data: Path, tmp_path: Path) -> None:
+    shutil.copy(shared_data / BURGLARY / "2024-01-metropolitan-street.csv.gz", small_data / "crime")
+    manifest = build_store(small_data, tmp_path / "store")
+    lines = summary_lines(manifest)
+    assert any(line.startswith("police_uk_street: read 5,082, kept 5,081") for line in lines)
+    assert not any("MISMATCH" in line for line in lines)
+    assert any(line.endswith("not found: no 2022 all-type baseline") for line in lines)
