@@ -1,0 +1,119 @@
+"""Tests for analysis.priorities on the hand-made wards, plus timing and hot spots on the snapshot."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from analysis.errors import AnalysisInputError
+from analysis.measures import AnalysisTables, CrimeQuery, load_tables
+from analysis.priorities import FlagSettings, hotspot_columns, priority_table
+from data_sources.store import open_snapshot
+from tests.test_measures import BURGLARY, CITY, SNAPSHOT, W1, W2, W3, W4, W5, tiny_tables
+
+FULL = CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04")
+LAST_TWO = CrimeQuery(crime_types=(BURGLARY,), start="2024-03", end="2024-04")
+
+
+@pytest.fixture(scope="module")
+def tiny() -> AnalysisTables:
+    return tiny_tables()
+
+
+def test_classes_flag_and_reason_hand_computed(tiny: AnalysisTables) -> None:
+    # Rates W1..W5 = 8, 2, 0, 3, 1 (terciles cut at 1.33 and 2.67); trust 0.58 ×3, 0.82 ×2
+    # (cuts 0.58 and 0.74). Only W1 is at or above the crime cut with trust at or below 0.58.
+    t = priority_table(tiny, FULL, FlagSettings()).set_index("area_code")
+    assert t.loc[[W1, W2, W3, W4, W5], "class_3x3"].tolist() == ["C3-T1", "C2-T1", "C1-T1", "C3-T3", "C1-T3"]
+    assert t.loc[W1, "class_label"] == "high crime, low trust"
+    assert t.loc[[W1, W2, W3, W4, W5], "crime_class"].tolist() == ["high", "mid", "low", "high", "low"]
+    assert t["flagged"].tolist() == [True] + [False] * 5
+    assert t.index[0] == W1 and t.loc[W1, "rank"] == 1
+    assert t.loc[W1, "reason"] == ("Burglary in a dwelling 3.1× the London rate; 'Trust MPS' 58% "
+                                   "(borough figure; 95% CI 53–63%) against London 71%")
+    assert t.loc[CITY, "class_3x3"] == "n/a" and not t.loc[CITY, "flagged"]
+    assert "not surveyed by MOPAC" in t.loc[CITY, "reason"]
+    assert t.loc[W1, "trust_source_level"] == "borough"
+
+
+def test_rank_orders_flagged_then_by_value(tiny: AnalysisTables) -> None:
+    t = priority_table(tiny, FULL, FlagSettings())
+    assert t["area_code"].tolist() == [W1, W4, W2, W5, W3, CITY]
+    assert t["rank"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_robustness_over_periods_and_settings(tiny: AnalysisTables) -> None:
+    # Mar-Apr rates 4, 1, 0, 1.5, 0; Jan-Feb rates 4, 1, 0, 1.5, 1: W1 is flagged in both, and
+    # under all nine neighbouring thresholds.
+    t = priority_table(tiny, LAST_TWO, FlagSettings()).set_index("area_code")
+    assert t.loc[W1, "flagged"]
+    assert (t.loc[W1, "robust_periods_k"], t.loc[W1, "robust_periods_n"]) == (1, 1)
+    assert t.loc[W1, "robustness_periods"] == "flagged in 1 of 1 earlier periods"
+    assert t.loc[W1, "robustness_settings"] == "9 of 9"
+    assert t.attrs["robustness_periods"] == [("2024-01", "2024-02")]
+    none_earlier = priority_table(tiny, FULL, FlagSettings()).set_index("area_code")
+    assert none_earlier.loc[W1, "robustness_periods"] == "flagged in 0 of 0 earlier periods"
+
+
+def test_interval_rule(tiny: AnalysisTables) -> None:
+    # W1: rate interval 3.45-15.76 lies above London's 2.6 and trust's 0.531-0.627 below 0.71.
+    # W4: rate 3.0 but its interval starts at 1.55, so chance could explain it.
+    t = priority_table(tiny, FULL, FlagSettings(method="interval")).set_index("area_code")
+    assert t["flagged"].sum() == 1 and t.loc[W1, "flagged"]
+    # At 99% W1's rate interval starts at chi2(0.005, 16)/2 = 2.57 < 2.6: flagged at 90% and 95%
+    # for crime, under all three trust levels, so 6 of 9.
+    assert t.loc[W1, "robust_settings_m"] == 6
+    with pytest.raises(AnalysisInputError, match="interval rule needs a measure with an interval"):
+        priority_table(tiny, CrimeQuery(measure="harm"), FlagSettings(method="interval"))
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    (FlagSettings(method="vote"), "unknown flag method 'vote'"),
+    (FlagSettings(crime_pct=1.5), "crime_pct must lie between 0 and 1"),
+    (FlagSettings(trust_measure="nope"), "unknown trust measure 'nope'"),
+    (FlagSettings(n_per_quarter=0), "n_per_quarter must be positive"),
+])
+def test_bad_settings(tiny: AnalysisTables, settings: FlagSettings, message: str) -> None:
+    with pytest.raises(AnalysisInputError, match=message):
+        priority_table(tiny, FULL, settings)
+
+
+def test_threshold_moves_the_flag(tiny: AnalysisTables) -> None:
+    # With trust at or below the 70th percentile (0.724), W2 (rate 2, mid) still misses the crime cut,
+    # but lowering crime_pct to 0.5 (cut 2.0) brings it in.
+    t = priority_table(tiny, FULL, FlagSettings(crime_pct=0.5, trust_pct=0.7)).set_index("area_code")
+    assert t.loc[W2, "flagged"] and t.loc[W1, "flagged"] and not t.loc[W4, "flagged"]
+
+
+@pytest.fixture(scope="module")
+def snapshot_tables() -> AnalysisTables:
+    if not (SNAPSHOT / "manifest.json").is_file():
+        pytest.skip("no committed snapshot")
+    return load_tables(open_snapshot(SNAPSHOT))
+
+
+def test_real_table_is_fast_after_threshold_and_filter_changes(snapshot_tables: AnalysisTables) -> None:
+    q = CrimeQuery(source="mps_ward", start="2023-07", end="2025-06")
+    priority_table(snapshot_tables, q, FlagSettings())
+    start = time.perf_counter()
+    table = priority_table(snapshot_tables, q, FlagSettings(crime_pct=0.7))
+    assert time.perf_counter() - start < 0.05
+    assert len(table) == 680 and table["flagged"].iloc[0]
+    start = time.perf_counter()
+    priority_table(snapshot_tables, CrimeQuery(source="mps_ward", start="2024-07", end="2025-06",
+                                               crime_groups=("BURGLARY",)), FlagSettings())
+    assert time.perf_counter() - start < 0.05
+
+
+def test_hotspot_columns_on_real_wards(snapshot_tables: AnalysisTables) -> None:
+    table = priority_table(snapshot_tables, CrimeQuery(source="mps_ward"), FlagSettings())
+    spots = hotspot_columns(snapshot_tables, table, permutations=99)
+    assert list(spots.columns) == ["gi_z", "gi_q", "hotspot", "lisa_quadrant", "lisa_label"]
+    assert spots.index.equals(table.index)
+    assert set(spots["hotspot"]) <= {"hot", "cold", "not significant", "no data", "no neighbours"}
+    assert (spots["hotspot"] == "hot").any()
+    city = table.index[table["area_code"] == CITY][0]
+    assert spots.loc[city, "hotspot"] == "no data"
+    assert np.isfinite(spots["gi_z"]).sum() >= 670
