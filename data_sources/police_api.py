@@ -239,11 +239,16 @@ class PoliceApi:
         get_url = f"{url}?{urlencode(params)}" if params else url
         method = "GET" if len(get_url) <= MAX_GET_URL else "POST"
         key = request_key(method, url, params, self.edition)
+        # "Too many crimes" is a property of the published data, like a 200 answer, so it is
+        # remembered too: a resumed refresh then does not resend a polygon known to be over the cap.
+        too_many_key = request_key(method, url, params, f"{self.edition}#too-many")
         if cacheable and self.cache is not None:
             body = self.cache.get(key)
-            if body is not None:
+            if body is not None or (too_many_is_split and too_many_key in self.cache):
                 with self._count_lock:
                     self.cache_hits += 1
+                if body is None:
+                    raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon (cached)")
                 return json.loads(body)
 
         retries = self.settings.api_max_retries
@@ -271,6 +276,8 @@ class PoliceApi:
                 if status == 200:
                     return self._parse(resp, key if cacheable else None, what, get_url)
                 if status == 503 and too_many_is_split and not resp.content.strip():
+                    if cacheable and self.cache is not None:
+                        self.cache.put(too_many_key, b"503")
                     raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon")
                 if status == 404:
                     raise ApiError(self._not_found(what, params, get_url))

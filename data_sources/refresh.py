@@ -1,0 +1,313 @@
+"""Refresh street-level crimes from the live police.uk API, or read a data.police.uk archive.
+
+The API returns at most 10,000 crimes per polygon, so a month of London (~90,000 crimes)
+needs at least ten requests. To come close to that minimum, wards are ordered along a
+Hilbert curve (so neighbours stay together) and cut greedily into groups whose expected
+count stays under a target below the cap; each group is one request, and a group that
+still overflows is halved (see :func:`data_sources.police_api.fetch_pieces`). The expected
+count per ward comes from the caller (e.g. a previous month in the store) or, after the
+first month, from the month just fetched.
+
+Nothing here writes to the store: the caller gets a STREET_CRIMES frame and writes it.
+Every finished request is in the disk cache, so a killed refresh re-run resends nothing
+that had finished.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import requests
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from data_sources.api_mapping import CITY, MET, category_names, records_to_frame
+from data_sources.errors import ApiError, CrimeTrustError, InputFileError, OfflineError, UnknownAreaError
+from data_sources.police_api import Piece, PoliceApi, fetch_pieces
+from data_sources.schemas import STREET_CRIMES
+from data_sources.settings import CITY_OF_LONDON_CODE, CRS_DISPLAY, LONDON_CODE, Settings, get_settings
+
+#: Expected crimes per group: below the cap by enough to absorb month-to-month change.
+GROUP_TARGET = 9_000
+#: Expected crimes per ward when nothing better is known (London: ~90,000 over 680 wards).
+DEFAULT_PER_WARD = 150.0
+#: Concurrent requests; the shared limiter, not the pool, sets the pace.
+WORKERS = 6
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class MonthRangeError(CrimeTrustError, ValueError):
+    """A month or month range the user typed cannot be understood."""
+
+
+def parse_month_range(text: str) -> list[str]:
+    """Months from ``"2025-01..2025-03"``, a single ``"2025-01"``, or a comma list of either.
+
+    Raises
+    ------
+    MonthRangeError
+        Naming the bad part and the expected form.
+    """
+    months: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        start, sep, end = part.partition("..")
+        start, end = start.strip(), (end.strip() if sep else start.strip())
+        for m in (start, end):
+            if not _MONTH.match(m):
+                raise MonthRangeError(f"month {m!r} in {text!r} is not YYYY-MM; write e.g. 2025-01 or 2025-01..2025-03")
+        if end < start:
+            raise MonthRangeError(f"range {part!r} ends before it starts; write the earlier month first")
+        months.extend(str(p) for p in pd.period_range(start, end, freq="M"))
+    return sorted(set(months))
+
+
+def select_area(area: str, areas_gdf: gpd.GeoDataFrame) -> tuple[str, gpd.GeoDataFrame]:
+    """The wards of ``area`` ('london', a borough code or name, or a ward code) and a label.
+
+    Raises
+    ------
+    UnknownAreaError
+        When ``area`` matches nothing, with the accepted forms.
+    """
+    wards = areas_gdf.to_crs(CRS_DISPLAY) if areas_gdf.crs is not None else areas_gdf
+    key = area.strip()
+    if key.lower() == "london" or key == LONDON_CODE:
+        return "London", wards
+    for column, label_col in (("ward_code", "ward_name"), ("borough_code", "borough_name")):
+        hit = wards[wards[column] == key]
+        if len(hit):
+            return str(hit[label_col].iloc[0]), hit
+    hit = wards[wards["borough_name"].str.lower() == key.lower()]
+    if len(hit):
+        return str(hit["borough_name"].iloc[0]), hit
+    raise UnknownAreaError(f"unknown area {area!r}: give 'london', a borough code (E09...) or name, "
+                           "or a ward code (E05...)")
+
+
+def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Position of each point along a Hilbert curve over their bounding box.
+
+    Consecutive positions are neighbours in space, so cutting the sorted list into runs
+    gives compact, mostly contiguous groups.
+    """
+    n = 1 << bits
+    span = max(np.ptp(x), np.ptp(y)) or 1.0  # one scale for both axes keeps neighbours near
+    xi = ((x - x.min()) / span * (n - 1)).astype(np.int64)
+    yi = ((y - y.min()) / span * (n - 1)).astype(np.int64)
+    d = np.zeros_like(xi)
+    s = n >> 1
+    while s > 0:
+        rx = (xi & s) > 0
+        ry = (yi & s) > 0
+        d += s * s * ((3 * rx) ^ ry)
+        flip = ~ry
+        swap_x = np.where(flip & rx, s - 1 - xi, xi)
+        swap_y = np.where(flip & rx, s - 1 - yi, yi)
+        xi, yi = np.where(flip, swap_y, swap_x), np.where(flip, swap_x, swap_y)
+        s >>= 1
+    return d
+
+
+def plan_pieces(wards: gpd.GeoDataFrame, expected: Mapping[str, float] | pd.Series | None = None, *,
+                target: float = GROUP_TARGET, default_per_ward: float = DEFAULT_PER_WARD) -> list[Piece]:
+    """Group wards into request polygons of at most ``target`` expected crimes.
+
+    Wards are taken in Hilbert order of a point inside each and cut greedily (optimal for
+    a fixed order); a ward alone above the target is its own group and is split further
+    only if the API refuses it.
+    """
+    exp = pd.Series(expected, dtype=float) if expected is not None else pd.Series(dtype=float)
+    counts = wards["ward_code"].map(exp).fillna(default_per_ward).clip(lower=1.0).to_numpy()
+    pts = wards.geometry.representative_point()
+    order = np.argsort(hilbert_index(pts.x.to_numpy(), pts.y.to_numpy()), kind="stable")
+    geoms = wards.geometry.to_numpy()
+    groups: list[list[int]] = [[]]
+    total = 0.0
+    for i in order:
+        if groups[-1] and total + counts[i] > target:
+            groups.append([])
+            total = 0.0
+        groups[-1].append(int(i))
+        total += counts[i]
+    return [Piece(tuple(geoms[g]), tuple(counts[g]), f"group {k + 1} of {len(groups)} ({len(g)} wards)")
+            for k, g in enumerate(groups)]
+
+
+def _ward_counts(wards: gpd.GeoDataFrame, frame: pd.DataFrame) -> pd.Series:
+    """Crimes per ward code in ``frame`` (for planning the next month's groups)."""
+    located = frame.dropna(subset=["longitude", "latitude"])
+    if located.empty:
+        return pd.Series(0.0, index=wards["ward_code"])
+    tree = shapely.STRtree(wards.geometry.to_numpy())
+    pts = shapely.points(located["longitude"].to_numpy(), located["latitude"].to_numpy())
+    _, ward_idx = tree.query(pts, predicate="intersects")
+    counts = np.bincount(ward_idx, minlength=len(wards)).astype(float)
+    return pd.Series(counts, index=wards["ward_code"].to_numpy())
+
+
+def _area_frame(records: Sequence[dict], area_geom: BaseGeometry, city_geom: BaseGeometry | None,
+                names: Mapping[str, str], source: str) -> pd.DataFrame:
+    """Map records to STREET_CRIMES, keep those inside the area, credit City points to the City force."""
+    frame = records_to_frame(records, categories=names, source=source)
+    if frame.empty:
+        return frame
+    lon, lat = frame["longitude"].to_numpy(), frame["latitude"].to_numpy()
+    shapely.prepare(area_geom)
+    frame = frame[shapely.intersects_xy(area_geom, lon, lat)]
+    if city_geom is not None and not frame.empty:
+        in_city = shapely.intersects_xy(city_geom, frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+        force_rows = frame["location_type"].eq("Force").fillna(False).to_numpy(bool) & in_city
+        frame.loc[force_rows, ["reported_by", "falls_within"]] = CITY
+    return frame
+
+
+def refresh_months(
+    months: Sequence[str],
+    area: str,
+    *,
+    client: PoliceApi,
+    areas_gdf: gpd.GeoDataFrame,
+    progress: Callable[[int, int], None] | None = None,
+    expected: Mapping[str, float] | pd.Series | None = None,
+    workers: int = WORKERS,
+    target: float = GROUP_TARGET,
+    include_no_location: bool = True,
+) -> pd.DataFrame:
+    """Fetch street crimes for ``months`` in ``area`` from the API as one STREET_CRIMES frame.
+
+    Parameters
+    ----------
+    months
+        ``YYYY-MM`` months (see :func:`parse_month_range`).
+    area
+        'london', a borough code or name, or a ward code.
+    client
+        The API client (its cache makes the refresh resumable).
+    areas_gdf
+        Ward polygons: ward_code, ward_name, borough_code, borough_name, geometry (EPSG:4326).
+    progress
+        ``progress(done, total)`` after each request; ``total`` grows if polygons are split.
+    expected
+        Expected crimes per ward code for the first month (e.g. the latest month in the
+        store); later months use the month before. Without it each ward counts as
+        :data:`DEFAULT_PER_WARD` and dense groups are split on the API's refusal.
+    workers, target
+        Concurrent requests; expected crimes per request polygon.
+    include_no_location
+        For London, also fetch the Met's and the City's crimes without a location.
+
+    Returns
+    -------
+    pandas.DataFrame
+        STREET_CRIMES rows sorted by month and ``api_id``; de-duplicated on ``api_id``
+        within a month; only crimes inside the area (and, for London, those without a
+        location). An unpublished month raises :class:`ApiError`; an empty one adds no rows.
+    """
+    label, wards = select_area(area, areas_gdf)
+    wards = wards.reset_index(drop=True)
+    area_geom = shapely.union_all(wards.geometry.to_numpy())
+    city = wards[wards["borough_code"] == CITY_OF_LONDON_CODE]
+    city_geom = shapely.union_all(city.geometry.to_numpy()) if len(city) else None
+    whole_london = label == "London"
+    if not client.edition:
+        client.edition = client.last_updated()
+
+    frames: list[pd.DataFrame] = []
+    done_before = 0
+    planned = 0
+    current = expected
+    for k, month in enumerate(months):
+        names = category_names(client.crime_categories(month))
+        pieces = plan_pieces(wards, current, target=target)
+        planned = planned or len(pieces)
+
+        def report(done: int, known: int, later: int = (len(months) - k - 1) * planned,
+                   base: int = done_before) -> None:
+            if progress is not None:
+                progress(base + done, base + known + later)
+
+        result = fetch_pieces(client, pieces, month, workers=workers, progress=report)
+        done_before += result.pieces_fetched
+        source = f"police.uk API crimes-street {month} {label} ({result.pieces_fetched} polygons)"
+        frame = _area_frame(list(result.records.values()), area_geom, city_geom, names, source)
+        frames.append(frame)
+        if whole_london and include_no_location:
+            for force, force_name in (("metropolitan", MET), ("city-of-london", CITY)):
+                recs = client.no_location_crimes(month, force)
+                frames.append(records_to_frame(recs, categories=names, default_force=force_name,
+                                               source=f"police.uk API crimes-no-location {month} {force}"))
+        current = _ward_counts(wards, frame) if not frame.empty else current
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return STREET_CRIMES.empty()
+    out = pd.concat(frames, ignore_index=True).sort_values(["month", "api_id"], kind="stable")
+    return STREET_CRIMES.conform(out.reset_index(drop=True))
+
+
+STREET_MEMBER = re.compile(r"(?:^|/)(\d{4}-\d{2})/\1-([a-z0-9-]+)-street\.csv$")
+
+
+def _download(url: str, session: requests.Session, dest_dir: Path, timeout: float) -> Path:
+    """Stream ``url`` to ``dest_dir`` (temp file, then rename); reuse a finished download."""
+    name = Path(urlsplit(url).path).name or "archive.zip"
+    dest = dest_dir / name
+    if dest.is_file():
+        return dest
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = dest_dir / f".{name}.part"
+    try:
+        with session.get(url, stream=True, timeout=timeout) as resp:
+            if resp.status_code != 200:
+                raise ApiError(f"archive {url}: HTTP {resp.status_code}; check the URL on data.police.uk/data/archive")
+            with tmp.open("wb") as fh:
+                for chunk in resp.iter_content(chunk_size=1 << 20):
+                    fh.write(chunk)
+        tmp.replace(dest)
+    except requests.ConnectionError as e:
+        raise OfflineError(f"cannot download {url}; check your connection ({e.__class__.__name__})") from e
+    except requests.Timeout as e:
+        raise ApiError(f"archive {url}: no data within {timeout:g} s; try again later") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def archive_street_files(
+    path_or_url: str | Path,
+    forces: Sequence[str] = ("metropolitan", "city-of-london", "btp"),
+    *,
+    session: requests.Session | None = None,
+    settings: Settings | None = None,
+) -> Iterator[tuple[str, IO[bytes]]]:
+    """Yield ``(member name, open binary file)`` for the London forces' street CSVs in an archive.
+
+    ``path_or_url`` is a local data.police.uk archive zip or an http(s) URL, which is
+    streamed once into ``settings.cache_dir / "archives"`` and reused after. Members are
+    read one at a time without extracting the archive; each file object is valid until
+    the next one is yielded.
+    """
+    settings = settings or get_settings()
+    text = str(path_or_url)
+    if text.startswith(("http://", "https://")):
+        path = _download(text, session or requests.Session(), settings.cache_dir / "archives", settings.api_timeout_s)
+    else:
+        path = Path(path_or_url)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise InputFileError(path, f"is not a readable zip archive ({e})",
+                             hint="re-download it from data.police.uk/data/archive") from e
+    with zf:
+        for info in zf.infolist():
+            m = STREET_MEMBER.search(info.filename)
+            if m and m.group(2) in forces:
+                with zf.open(info) as fh:
+                    yield info.filename, fh
