@@ -22,6 +22,7 @@ import pandas as pd
 
 from data_sources import harm, lookup, mps_ward, pas, points_2022, population
 from data_sources.errors import InputFileError
+from data_sources.ingested import IngestedInput, list_ingested, read_ingested
 from data_sources.police_uk_csv import StreetInput, discover_street_files, read_street_file
 from data_sources.schemas import AREAS, COUNTS, STREET_CRIMES_PLACED
 from data_sources.settings import LONDON_CODE, REPO_ROOT
@@ -228,6 +229,34 @@ def _drop_outside_london(rows: pd.DataFrame, account: SourceAccount) -> pd.DataF
     return rows.loc[~outside.to_numpy()].reset_index(drop=True)
 
 
+def apply_ingested(street: pd.DataFrame, entries: list[IngestedInput], store_dir: Path, geo: Geography,
+                   accounts: dict[str, SourceAccount]) -> pd.DataFrame:
+    """Lay fetched months over the rows read from files, oldest fetch first.
+
+    An API fetch replaces the month's rows in the wards it covered (all of London when it
+    lists none); an archive file replaces the month's rows published by the same force.
+    Replaced rows are counted as ``superseded_by_refresh`` in the source they came from.
+    """
+    fetched = accounts["fetched"]
+    for entry in entries:
+        rows = place(read_ingested(store_dir, entry), geo)
+        fetched.rows_read += len(rows)
+        fetched.files.append({"path": entry.file, "month": entry.month, "kind": entry.kind, "scope": entry.scope,
+                              "fetched_at": entry.fetched_at, "source": entry.source, "rows": entry.rows})
+        rows = _drop_outside_london(rows, fetched)
+        same_month = (street["month"] == entry.month).to_numpy()
+        if entry.kind == "archive":
+            replaced = same_month & (street["reported_by"] == entry.scope).fillna(False).to_numpy()
+        elif entry.wards:
+            replaced = same_month & street["ward_code"].isin(entry.wards).to_numpy()
+        else:
+            replaced = same_month
+        for dataset, n in street.loc[replaced, "dataset"].value_counts().items():
+            accounts["files" if dataset == "street_csv" else "fetched"].drop("superseded_by_refresh", int(n))
+        street = pd.concat([street.loc[~replaced], rows], ignore_index=True)
+    return street
+
+
 def read_points(path: Path, geo: Geography, covered: set[tuple[str, str]], account: SourceAccount) -> pd.DataFrame:
     """Read the 2022 points, keep London's, and drop month/type pairs a street file already covers."""
     frame = points_2022.read_points_2022(path)
@@ -310,6 +339,10 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     street_acc = SourceAccount()
     sources = [s for p in (street_paths or [data_dir / STREET_DIR]) for s in discover_street_files(p)]
     street = read_street_inputs(sources, geo, InputCache(store_dir, geo.key), street_acc, say)
+    fetched_acc = SourceAccount()
+    say("months fetched by refresh")
+    street = apply_ingested(street, list_ingested(store_dir), store_dir, geo,
+                            {"files": street_acc, "fetched": fetched_acc})
     covered = set(zip(street["month"], street["crime_type"], strict=True))
 
     say("2022 points")
@@ -319,8 +352,9 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         street = pd.concat([street, points], ignore_index=True)
     else:
         points_acc.notes.append(f"{points_2022.POINTS_FILE} not found: no 2022 all-type baseline")
-    for acc, ds in ((street_acc, "street_csv"), (points_acc, "points_2022")):
-        part = street[street["dataset"] == ds]
+    for acc, datasets in ((street_acc, ["street_csv"]), (points_acc, ["points_2022"]),
+                          (fetched_acc, ["api", "archive"])):
+        part = street[street["dataset"].isin(datasets)]
         acc.rows_kept = len(part)
         acc.months = set(part["month"].unique())
         acc.extra = {"no_location_kept": int(part["longitude"].isna().sum()),
@@ -380,8 +414,8 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         "wards": geo.wards,
         "boroughs": geo.boroughs,
     }
-    sources = {"police_uk_street": street_acc, "police_uk_points_2022": points_acc, "mps_ward": mps_acc,
-               "pas": trust_acc}
+    sources = {"police_uk_street": street_acc, "police_uk_fetched": fetched_acc,
+               "police_uk_points_2022": points_acc, "mps_ward": mps_acc, "pas": trust_acc}
     manifest = {
         "kind": "store",
         "built_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

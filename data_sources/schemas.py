@@ -79,7 +79,7 @@ STREET_CRIMES = Schema(
         "lsoa_name": "LSOA name as published",
         "crime_type": "police.uk crime type name, e.g. 'Burglary', 'Anti-social behaviour'",
         "last_outcome": "last outcome category as of download; <NA> when none",
-        "dataset": "input kind: 'street_csv', 'api' or 'points_2022'",
+        "dataset": "input kind: 'street_csv', 'points_2022', or fetched by refresh: 'api', 'archive'",
         "source_file": "file or request the row came from (for provenance)",
     },
 )

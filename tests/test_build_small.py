@@ -79,3 +79,28 @@ def test_summary_accounts_for_rows(small_data: Path, shared_data: Path, tmp_path
     assert any(line.startswith("police_uk_street: read 5,082, kept 5,081") for line in lines)
     assert not any("MISMATCH" in line for line in lines)
     assert any(line.endswith("not found: no 2022 all-type baseline") for line in lines)
+
+
+def test_fetched_month_replaces_rows_in_its_wards_only(small_data: Path, shared_data: Path, tmp_path: Path) -> None:
+    from data_sources.ingested import list_ingested, register
+    from data_sources.schemas import STREET_CRIMES
+
+    shutil.copy(shared_data / BURGLARY / "2024-01-metropolitan-street.csv.gz", small_data / "crime")
+    store = tmp_path / "store"
+    build_store(small_data, store)
+    before = open_store(store).read_street(["2024-01"])
+    ward = before["ward_code"].value_counts().index[0]
+    in_ward = before[before["ward_code"] == ward]
+    fetched = STREET_CRIMES.conform(in_ward.head(3).assign(api_id=[11, 12, 13]))
+    register(store, fetched, kind="api", month="2024-01", scope=ward, source="test", wards=(ward,))
+    assert [e.scope for e in list_ingested(store)] == [ward]
+
+    manifest = build_store(small_data, store)
+    after = open_store(store).read_street(["2024-01"])
+    assert (after["ward_code"] == ward).sum() == 3
+    assert set(after.loc[after["ward_code"] == ward, "dataset"]) == {"api"}
+    assert len(after) == len(before) - len(in_ward) + 3
+    street, got = manifest["sources"]["police_uk_street"], manifest["sources"]["police_uk_fetched"]
+    assert street["dropped"]["superseded_by_refresh"] == len(in_ward)
+    assert got["rows_read"] == got["rows_kept"] == 3
+    assert got["files"][0]["fetched_at"] and got["files"][0]["source"] == "test"
