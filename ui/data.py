@@ -9,15 +9,30 @@ Every failure the lower layers expect arrives as a ``CrimeTrustError`` and is sh
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
+from analysis import classify
+from analysis import trust as trust_mod
+from analysis.measures import (
+    AnalysisTables,
+    CrimeQuery,
+    crime_measures,
+    load_tables,
+    london_row,
+    monthly_trend,
+    months_available,
+)
 from data_sources.errors import CrimeTrustError, StoreError
 from data_sources.settings import get_settings
 from data_sources.store import DataHandle, open_data, open_snapshot
+from ui import style
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,9 @@ def table(name: str):
 
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
-    _table.clear()
+    for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table, _area_trust,
+                   _area_table, _street_bins):
+        cached.clear()
 
 
 def _rounded(geom: dict, decimals: int) -> dict:
@@ -132,3 +149,173 @@ def display_geometry(level: str) -> dict[str, dict]:
 def borough_lines() -> list[dict]:
     """Return borough outlines as GeoJSON features without properties (map context)."""
     return [{"type": "Feature", "geometry": g, "properties": {}} for g in display_geometry("borough").values()]
+
+
+# --- analysis tables and derived tables -----------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Preparing the analysis tables…")
+def _tables(key: str) -> AnalysisTables:
+    return load_tables(loaded().handle)
+
+
+def tables() -> AnalysisTables:
+    """Return the analysis tables of the open data (one shared copy for every session)."""
+    data = loaded()
+    with shown_errors():
+        try:
+            return _tables(data.key)
+        except StoreError as e:
+            _reopen_after(e)
+            raise
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _crime(key: str, q: CrimeQuery) -> pd.DataFrame:
+    return crime_measures(tables(), q)
+
+
+def crime(q: CrimeQuery) -> pd.DataFrame:
+    """Return the per-area crime measures for a query (``analysis.measures.crime_measures``)."""
+    with shown_errors():
+        return _crime(loaded().key, q)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _london(key: str, q: CrimeQuery) -> pd.DataFrame:
+    return london_row(tables(), q)
+
+
+def london(q: CrimeQuery) -> pd.Series:
+    """Return London's row of crime measures for a query."""
+    with shown_errors():
+        return _london(loaded().key, q).iloc[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _trend(key: str, q: CrimeQuery, area_code: str | None) -> pd.DataFrame:
+    return monthly_trend(tables(), q, area_code)
+
+
+def trend(q: CrimeQuery, area_code: str | None = None) -> pd.DataFrame:
+    """Return the monthly count, harm and rate for an area (None: London)."""
+    with shown_errors():
+        return _trend(loaded().key, q, area_code)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _months(key: str, source: str, crime_types: tuple[str, ...], crime_groups: tuple[str, ...]) -> list[str]:
+    return months_available(tables(), source, crime_types, crime_groups)
+
+
+def months(source: str, crime_types: tuple[str, ...] = (), crime_groups: tuple[str, ...] = ()) -> list[str]:
+    """Return the months in which the source publishes every selected type."""
+    with shown_errors():
+        return _months(loaded().key, source, crime_types, crime_groups)
+
+
+def crime_options(source: str) -> tuple[list[str], list[str]]:
+    """Return (crime types, offence groups) a source has; police.uk has no separate groups."""
+    cube = tables().cubes[source]
+    groups = sorted(set(cube.groups)) if source == "mps_ward" else []
+    return list(cube.types), groups
+
+
+def area_names(level: str | None = None) -> dict[str, str]:
+    """Return area code → display name for wards and boroughs (or just one level)."""
+    t = tables()
+    frames = [t.wards, t.boroughs] if level is None else [t.area_index(level)]
+    out: dict[str, str] = {}
+    for f in frames:
+        out.update(zip(f["area_code"].astype(str), f["area_name"].astype(str), strict=True))
+    return out
+
+
+
+def trust_measure_labels() -> dict[str, str]:
+    """Return trust measure id → published label, for the measures the data holds."""
+    with shown_errors():
+        return dict(trust_mod.measures_available(tables()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _trust_table(key: str, measure_id: str, level: str) -> pd.DataFrame:
+    return trust_mod.trust_table(tables(), measure_id, level=level)
+
+
+def trust_table(measure_id: str, level: str = "borough") -> pd.DataFrame:
+    """Return every published figure of a trust measure at a level, with intervals."""
+    with shown_errors():
+        return _trust_table(loaded().key, measure_id, level)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _area_trust(key: str, measure_id: str, level: str) -> pd.DataFrame:
+    return trust_mod.trust_for_areas(tables(), measure_id, None, level)
+
+
+def area_trust(measure_id: str, level: str = "ward") -> pd.DataFrame:
+    """Return the latest trust figure per ward or borough (wards take their borough's)."""
+    with shown_errors():
+        return _area_trust(loaded().key, measure_id, level)
+
+
+def london_trust(measure_id: str) -> tuple[float, float, float]:
+    """Return London's latest (proportion, lo, hi) for a trust measure."""
+    with shown_errors():
+        return trust_mod.london_trust(tables(), measure_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _area_table(key: str, q: CrimeQuery, trust_measure: str) -> pd.DataFrame:
+    t = tables()
+    frame = crime_measures(t, q)
+    trust = trust_mod.trust_for_areas(t, trust_measure, None, q.level)
+    out = frame.merge(trust, on="area_code", how="left", validate="one_to_one")
+    crime_class = classify.tercile_classes(out["value"].to_numpy(dtype=float))
+    trust_class = classify.tercile_classes(out["trust"].to_numpy(dtype=float))
+    out["crime_class"], out["trust_class"] = crime_class, trust_class
+    out["class_3x3"], out["class_label"] = classify.bivariate_class(crime_class, trust_class)
+    out["flagged"] = classify.flag_high_crime_low_trust(out["value"].to_numpy(dtype=float),
+                                                        out["trust"].to_numpy(dtype=float))
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def area_table(q: CrimeQuery, trust_measure: str) -> pd.DataFrame:
+    """Return crime measures joined with trust, the 3×3 classes and the priority flag."""
+    with shown_errors(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tied terciles (ward trust is the borough's)
+        return _area_table(loaded().key, q, trust_measure)
+
+
+
+#: Individual crimes are binned on a ~500 m grid before they are sent, keeping the map small.
+_BIN_LON, _BIN_LAT = 0.007, 0.0045
+
+
+def street_layer(start: str, end: str) -> tuple[pdk.Layer | None, str]:
+    """Return a layer of individual crimes (binned ~500 m squares) and a note on what it shows."""
+    handle = loaded().handle
+    months_with_rows = [m for m in handle.street_months() if start <= m <= end]
+    if not months_with_rows:
+        return None, ("Individual crimes need the built store (`python -m data_sources build`); "
+                      "the embedded snapshot holds counts only." if handle.kind == "snapshot"
+                      else "The store has no street-level rows for these months.")
+    with shown_errors():
+        bins = _street_bins(loaded().key, tuple(months_with_rows))
+    layer = pdk.Layer("ScatterplotLayer", id="crimes", data=bins, get_position=["lon", "lat"], get_radius=230,
+                      get_fill_color="fill", opacity=0.8, stroked=False, pickable=False)
+    return layer, (f"Squares of about 500 m: {int(bins['n'].sum()):,} police.uk street-level crimes with a location, "
+                   f"{months_with_rows[0]}–{months_with_rows[-1]} (brighter = more).")
+
+
+@st.cache_data(show_spinner="Reading individual crimes…", max_entries=8)
+def _street_bins(key: str, months: tuple[str, ...]) -> pd.DataFrame:
+    rows = loaded().handle.read_street(list(months), columns=["longitude", "latitude"]).dropna()
+    gx = (rows["longitude"] / _BIN_LON).round().astype(int)
+    gy = (rows["latitude"] / _BIN_LAT).round().astype(int)
+    bins = pd.DataFrame({"gx": gx, "gy": gy}).value_counts().rename("n").reset_index()
+    ranks = bins["n"].rank(pct=True)
+    return pd.DataFrame({"lon": (bins["gx"] * _BIN_LON).round(4), "lat": (bins["gy"] * _BIN_LAT).round(4),
+                         "n": bins["n"], "fill": [list(style.sequential_colour(float(r) - 1e-9)) for r in ranks]})

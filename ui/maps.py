@@ -20,10 +20,14 @@ from pydeck.bindings.json_tools import default_serialize
 
 from ui import style
 
-LONDON_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=8.9, min_zoom=8, max_zoom=15)
+LONDON_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=9.2, min_zoom=8, max_zoom=15)
 AREA_LAYER = "areas"
 TOOLTIP = {"html": "{t}", "style": {"backgroundColor": "#fff", "color": "#000", "fontSize": "14px",
                                    "border": "1px solid #333", "maxWidth": "360px"}}
+
+
+_FLAG_LINE = list(style.FLAG_OVER)
+_PLAIN_LINE = [255, 255, 255]
 
 
 class CompactDeck(pdk.Deck):
@@ -39,17 +43,21 @@ def tooltip_html(title: str, lines: Iterable[tuple[str, str]] = ()) -> str:
     return f"<b>{html.escape(str(title))}</b>{body}"
 
 
-def _features(geometry: Mapping[str, dict], rows: pd.DataFrame, extra: Sequence[str] = ()) -> list[dict]:
-    """GeoJSON features for ``rows`` (columns ``area_code``, ``fill``, ``t`` and ``extra``)."""
-    cols = ["area_code", "fill", "t", *extra]
+def _features(geometry: Mapping[str, dict], rows: pd.DataFrame, flagged: set[str]) -> list[dict]:
+    """GeoJSON features for ``rows`` (``area_code``, ``fill``, ``t``); flagged ones get a thick outline."""
     out = []
-    for rec in rows[cols].itertuples(index=False, name=None):
-        geom = geometry.get(rec[0])
+    for code, fill, tip in rows[["area_code", "fill", "t"]].itertuples(index=False, name=None):
+        geom = geometry.get(code)
         if geom is None:
             continue
-        props = {"code": rec[0], "fill": list(rec[1]), "t": rec[2]}
-        props.update(zip(extra, rec[3:], strict=True))
+        props = {"code": code, "fill": list(fill), "t": tip}
+        if code in flagged:
+            props.update(f=1, lc=_FLAG_LINE, lw=2.5)
+        else:
+            props.update(lc=_PLAIN_LINE, lw=0.5)
         out.append({"type": "Feature", "geometry": geom, "properties": props})
+    # Flagged areas last, so their outlines are drawn over their neighbours'.
+    out.sort(key=lambda f: "f" in f["properties"])
     return out
 
 
@@ -68,23 +76,21 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
     borough_lines
         GeoJSON features of the borough outlines.
     flagged
-        Area codes to outline thickly (the priority areas).
+        Area codes to outline thickly in yellow (the priority areas); the outline is a
+        per-feature property, so no geometry is sent twice.
     selected
         An area code to outline as the current selection.
     """
+    flag_set = set(flagged)
+    # pydeck turns every string into a deck.gl expression, so a literal string is quoted twice.
     layers: list[pdk.Layer] = [pdk.Layer(
-        "GeoJsonLayer", id=AREA_LAYER, data=_features(geometry, rows), pickable=True, stroked=True,
-        filled=True, opacity=opacity, get_fill_color="properties.fill", get_line_color=[255, 255, 255],
-        line_width_min_pixels=0.5, auto_highlight=True, highlight_color=[255, 0, 255, 160])]
+        "GeoJsonLayer", id=AREA_LAYER, data=_features(geometry, rows, flag_set), pickable=True, stroked=True,
+        filled=True, opacity=opacity, get_fill_color="properties.fill",
+        get_line_color="properties.lc", get_line_width="properties.lw", line_width_units="'pixels'",
+        auto_highlight=True, highlight_color=[255, 0, 255, 160])]
     layers.append(pdk.Layer(
         "GeoJsonLayer", id="boroughs", data=borough_lines, pickable=False, stroked=True, filled=False,
         get_line_color=list(style.BOROUGH_LINE), line_width_min_pixels=1.5))
-    ring = [{"type": "Feature", "geometry": geometry[c], "properties": {}} for c in flagged if c in geometry]
-    if ring:
-        layers.append(pdk.Layer("GeoJsonLayer", id="flagged-under", data=ring, stroked=True, filled=False,
-                                get_line_color=list(style.FLAG_UNDER), line_width_min_pixels=5))
-        layers.append(pdk.Layer("GeoJsonLayer", id="flagged", data=ring, stroked=True, filled=False,
-                                get_line_color=list(style.FLAG_OVER), line_width_min_pixels=2.5))
     if selected in geometry:
         layers.append(pdk.Layer("GeoJsonLayer", id="selected",
                                 data=[{"type": "Feature", "geometry": geometry[selected], "properties": {}}],
@@ -106,3 +112,59 @@ def selected_code(event: object) -> str | None:
     props = obj.get("properties", obj) if isinstance(obj, dict) else {}
     code = props.get("code")
     return str(code) if code else None
+
+
+def _fmt(x: object, spec: str = ",.1f") -> str:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "no data"
+    return "no data" if v != v else format(v, spec)
+
+
+def _pct(x: object) -> str:
+    text = _fmt(x, ".0%")
+    return text
+
+
+def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: str) -> pd.DataFrame:
+    """Give each area its fill colour and an escaped tooltip, from ``ui.data.area_table`` output.
+
+    Parameters
+    ----------
+    table
+        Crime measures joined with trust and classes (``value``, ``rate_lo``/``rate_hi``,
+        ``trust``/``trust_lo``/``trust_hi``, ``trust_note``, ``crime_class``,
+        ``trust_class``, ``class_label``, ``flagged``).
+    colouring
+        ``'bivariate'`` (3×3 crime × trust) or ``'measure'`` (viridis steps of ``value``).
+    measure_label
+        How the chosen measure is named in the tooltip.
+    level
+        ``'ward'`` or ``'borough'``: at ward level trust is the borough's figure.
+    """
+    values = table["value"].astype(float)
+    if colouring == "bivariate":
+        fills = [style.bivariate_colour(int(c), int(t))
+                 for c, t in zip(table["crime_class"], table["trust_class"], strict=True)]
+    else:
+        ranks = values.rank(pct=True, method="average")
+        fills = [style.sequential_colour(float(p) - 1e-9 if p == p else float("nan")) for p in ranks]
+    tips = []
+    for rec in table.itertuples(index=False):
+        lines = [("Borough", rec.borough_name)] if level == "ward" else []
+        lines.append((measure_label, _fmt(rec.value)))
+        if rec.rate == rec.rate:
+            lines.append(("Crimes per 1,000 (95% interval)",
+                          f"{_fmt(rec.rate)} ({_fmt(rec.rate_lo)}–{_fmt(rec.rate_hi)})"))
+        trust_text = (f"{_pct(rec.trust)} ({_pct(rec.trust_lo)}–{_pct(rec.trust_hi)})"
+                      if rec.trust == rec.trust else "not surveyed")
+        lines.append(("Trust (95% interval)", trust_text))
+        note = rec.trust_note if isinstance(rec.trust_note, str) else ""
+        if note:
+            lines.append(("Note", "trust is the borough's figure" if level == "ward" and "borough" in note else note))
+        lines.append(("Class", rec.class_label))
+        if rec.flagged:
+            lines.append(("Priority", "flagged: high crime, low trust"))
+        tips.append(tooltip_html(rec.area_name, lines))
+    return pd.DataFrame({"area_code": table["area_code"].astype(str), "fill": fills, "t": tips})

@@ -1,0 +1,49 @@
+import streamlit as st
+
+from ui import data, maps, state, widgets
+
+st.set_page_config(page_title="Map · London crime and trust", layout="wide")
+view = state.sidebar(colouring=True, area=True)
+q = view.query
+st.title("Where crime is high and trust is low")
+widgets.data_banner()
+
+table = data.area_table(q, view.trust_measure)
+label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
+flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
+
+with st.sidebar:
+    st.header("Individual crimes")
+    show_points = st.checkbox("Show individual crimes (hexagons)", key="points")
+points_layer = None
+if show_points:
+    points_layer, note = data.street_layer(table.attrs["start"], table.attrs["end"])
+    st.caption(note)
+
+map_col, legend_col = st.columns([4, 1.3] if not view.meeting else [3, 2])
+with map_col:
+    deck = maps.area_deck(rows, data.display_geometry(q.level), data.borough_lines(), flagged=flagged,
+                          selected=view.area, extra_layers=[points_layer] if points_layer else [])
+    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=640)
+with legend_col:
+    if view.colouring == "bivariate":
+        widgets.bivariate_legend(large=view.meeting)
+    else:
+        widgets.sequential_legend(label, table["value"].min(), table["value"].max(), large=view.meeting)
+    st.metric("Flagged areas", len(flagged))
+
+st.caption(f"{label}, {table.attrs['start']} to {table.attrs['end']}; "
+           f"trust: {data.trust_measure_labels().get(view.trust_measure, view.trust_measure)}, latest survey year.")
+if q.level == "ward":
+    st.info("At ward level, trust is the borough figure: MOPAC publishes no ward-level survey results. "
+            "City of London: trust not surveyed by MOPAC.")
+for note in (table.attrs.get("connect_note"), table.attrs.get("daytime_note")):
+    if note:
+        st.caption(note)
+
+clicked = maps.selected_code(event)
+if clicked and clicked != view.area:
+    st.query_params["area"] = clicked
+    st.session_state["area"] = clicked
+    st.switch_page("pages/3_Area_profile.py")

@@ -1,0 +1,230 @@
+"""Every filter and the selected area live in the URL, so a link reproduces the view.
+
+Each control has one stable key, used for the widget, ``st.session_state`` and the query
+parameter alike. A value is taken from the widget when it is live, else from the URL, and
+is always checked against the values the data has: an unknown value (a typo, an old link,
+a path someone pasted) falls back to the default with a small notice and is never used as
+anything but a label. ``sidebar`` is the one helper every page calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from analysis.measures import MEASURE_LABELS, CrimeQuery, period_presets
+from ui import data, style
+
+SOURCES = {"mps_ward": "Met recorded crime (all offences, by ward)",
+           "police_uk": "police.uk street-level crimes"}
+LEVELS = {"ward": "Wards", "borough": "Boroughs"}
+MEASURES = dict(MEASURE_LABELS)
+PLAIN_MEASURES = {"count": "Number of crimes", "rate": "Crimes for every 1,000 people living here",
+                  "harm": "How much harm crime caused", "harm_rate": "Harm for every 1,000 people living here",
+                  "density": "Crimes per square kilometre"}
+COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only"}
+CUSTOM = "Custom range"
+DEFAULT_PERIOD = "Last 12 months"
+
+
+@dataclass(frozen=True)
+class View:
+    """What every page needs to know about the current selection."""
+
+    query: CrimeQuery
+    trust_measure: str = "trust_mps"
+    colouring: str = "bivariate"
+    area: str | None = None
+    compare: tuple[str, ...] = ()
+    meeting: bool = False
+    notices: tuple[str, ...] = field(default=(), compare=False)
+
+
+_SHADOW = "_kept_"  # session copies that survive page switches (which clear widget state and the URL)
+_MISSING = object()
+
+
+def _raw(key: str, *, many: bool = False) -> Any:
+    """Return the value from the live widget, else the URL, else this session's last value."""
+    if key in st.session_state:
+        return st.session_state[key]
+    if key in st.query_params:
+        return st.query_params.get_all(key) if many else st.query_params.get(key)
+    return st.session_state.get(_SHADOW + key, _MISSING)
+
+
+class _Reader:
+    """Read a control's value: widget first, then URL, validated, else default."""
+
+    def __init__(self) -> None:
+        self.notices: list[str] = []
+
+    def _notice(self, key: str) -> None:
+        if key in st.query_params and key not in st.session_state:
+            self.notices.append(f"The link's value for “{key}” is not one this data has; using the default.")
+
+    def one(self, key: str, options: Sequence[str], default: str) -> str:
+        raw = _raw(key)
+        if raw is _MISSING:
+            value = default
+        elif raw in options:
+            value = raw
+        else:
+            self._notice(key)
+            value = default
+        st.session_state[key] = value
+        return value
+
+    def many(self, key: str, options: Sequence[str], default: Sequence[str] = (),
+             limit: int | None = None) -> list[str]:
+        raw = _raw(key, many=True)
+        if raw is _MISSING:
+            values = list(default)
+        else:
+            raw = list(raw) if isinstance(raw, list | tuple) else [raw]
+            allowed = set(options)
+            values = [v for v in raw if v in allowed]
+            if len(values) < len(raw):
+                self._notice(key)
+        values = values[:limit] if limit is not None else values
+        st.session_state[key] = values
+        return values
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        raw = _raw(key)
+        value = default if raw is _MISSING else raw in (True, "1")
+        st.session_state[key] = value
+        return value
+
+
+def _write(params: dict[str, Any]) -> None:
+    """Write the current values back into the URL (only what changed) and the session copy."""
+    for key, value in params.items():
+        st.session_state[_SHADOW + key] = value
+        if value is None or value == [] or value is False:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif isinstance(value, list):
+            if st.query_params.get_all(key) != value:
+                st.query_params[key] = value
+        else:
+            text = "1" if value is True else str(value)
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
+
+
+def meeting_toggle() -> bool:
+    """Show the meeting-mode toggle (in the page, so it stays reachable) and apply its CSS."""
+    reader = _Reader()
+    reader.flag("meeting")
+    on = st.toggle("Meeting mode (large type, no controls)", key="meeting",
+                   help="For a projected screen. Also reachable with ?meeting=1 in the link.")
+    _write({"meeting": on})
+    style.apply_meeting_mode(on)
+    return on
+
+
+def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False,
+            compare: bool = False) -> View:
+    """Draw the shared sidebar controls for a page and return the validated selection.
+
+    Parameters
+    ----------
+    crime, trust, colouring
+        Which groups of controls the page uses (others keep their URL values untouched).
+    area
+        The page shows one selected area (``area`` in the URL).
+    compare
+        The page compares up to four areas (``compare`` in the URL).
+    """
+    meeting = meeting_toggle()
+    r = _Reader()
+    names = data.area_names()
+    label: Callable[[str], str] = (lambda m: PLAIN_MEASURES[m]) if meeting else (lambda m: MEASURES[m])
+    with st.sidebar:
+        source = r.one("src", list(SOURCES), "mps_ward")
+        level = r.one("level", list(LEVELS), "ward")
+        types, groups = data.crime_options(source)
+        sel_groups = r.many("groups", groups)
+        sel_types = r.many("types", types)
+        measure = r.one("measure", list(MEASURES), "rate")
+        smoothed = r.flag("eb")
+        start = end = None
+        if crime:
+            st.header("Crime")
+            st.selectbox("Source", list(SOURCES), format_func=SOURCES.get, key="src")
+            st.radio("Areas", list(LEVELS), format_func=LEVELS.get, key="level", horizontal=True)
+            if groups:
+                st.multiselect("Offence groups", groups, key="groups", placeholder="All offences")
+            st.multiselect("Crime types", types, key="types", placeholder="All published types")
+            st.selectbox("Measure", list(MEASURES), format_func=label, key="measure")
+            st.checkbox("Smooth ward rates (Empirical Bayes)", key="eb", disabled=measure != "rate" or level != "ward",
+                        help="Pulls small wards' rates toward their borough's, so a few crimes do not dominate.")
+        available = data.months(source, tuple(sel_types), tuple(sel_groups))
+        presets = period_presets(available)
+        start, end = _period(r, presets, available, show=crime)
+        view_colouring = r.one("colour", list(COLOURINGS), "bivariate")
+        if colouring:
+            st.radio("Colour the map by", list(COLOURINGS), format_func=COLOURINGS.get, key="colour")
+        trust_measures = data.trust_measure_labels()
+        trust_measure = r.one("trust", list(trust_measures), "trust_mps" if "trust_mps" in trust_measures
+                              else next(iter(trust_measures), "trust_mps"))
+        if trust:
+            st.header("Trust")
+            st.selectbox("Trust measure (MOPAC survey)", list(trust_measures), format_func=trust_measures.get,
+                         key="trust")
+        chosen = r.one("area", ["", *names], "") if area or "area" in st.query_params else ""
+        cmp = r.many("compare", list(names), limit=4) if compare else []
+    params: dict[str, Any] = {"src": source, "level": level, "groups": sel_groups, "types": sel_types,
+                              "measure": measure, "eb": smoothed, "start": start, "end": end,
+                              "colour": view_colouring, "trust": trust_measure, "area": chosen or None}
+    if compare:
+        params["compare"] = cmp
+    _write(params)
+    for notice in r.notices:
+        st.caption(notice)
+    q = CrimeQuery(source=source, level=level, crime_types=tuple(sel_types), crime_groups=tuple(sel_groups),
+                   start=start, end=end, measure=measure, smoothed=smoothed and measure == "rate" and level == "ward")
+    return View(query=q, trust_measure=trust_measure, colouring=view_colouring, area=chosen or None,
+                compare=tuple(cmp), meeting=meeting, notices=tuple(r.notices))
+
+
+def _period(r: _Reader, presets: dict[str, tuple[str, str]], available: list[str],
+            *, show: bool) -> tuple[str | None, str | None]:
+    """Read the period (a preset or a custom month range) and keep start/end in the URL."""
+    if not available:
+        return None, None
+    if "period" not in st.session_state:
+        url = (st.query_params.get("start", st.session_state.get(_SHADOW + "start")),
+               st.query_params.get("end", st.session_state.get(_SHADOW + "end")))
+        match = [name for name, span in presets.items() if span == url]
+        if url == (None, None):
+            st.session_state["period"] = DEFAULT_PERIOD if DEFAULT_PERIOD in presets else next(iter(presets))
+        elif match:
+            st.session_state["period"] = match[0]
+        elif url[0] in available and url[1] in available and url[0] <= url[1]:
+            st.session_state["period"] = CUSTOM
+            st.session_state["months"] = url
+        else:
+            r.notices.append("The link's period is not in this data; showing the latest 12 months.")
+    options = [*presets, CUSTOM]
+    period = r.one("period", options, DEFAULT_PERIOD if DEFAULT_PERIOD in presets else options[0])
+    if show:
+        st.selectbox("Period", options, key="period")
+    if period != CUSTOM:
+        return presets[period]
+    span = st.session_state.get("months")
+    if not (isinstance(span, tuple | list) and len(span) == 2 and span[0] in available and span[1] in available):
+        span = (available[max(0, len(available) - 12)], available[-1])
+    st.session_state["months"] = tuple(span)
+    if show:
+        st.select_slider("Months", available, key="months")
+    start, end = st.session_state["months"]
+    # A custom range with a gap in the data (police.uk types differ by month) falls back.
+    inside = [m for m in available if start <= m <= end]
+    if not inside:
+        return presets.get(DEFAULT_PERIOD, (available[0], available[-1]))
+    return inside[0], inside[-1]
