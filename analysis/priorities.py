@@ -100,14 +100,33 @@ PRIORITY_EXTRA_COLUMNS = [
 ]
 
 
-@lru_cache(maxsize=32)
-def _crime(tables: AnalysisTables, q: CrimeQuery) -> pd.DataFrame:
-    return crime_measures(tables, q)
+@dataclass(frozen=True, eq=False)
+class _Base:
+    """What a threshold change does not alter: crime and trust columns, reasons, London figures."""
+
+    columns: dict[str, np.ndarray]
+    attrs: dict[str, object]
+    trust_label: str
+    london_rate: float
+    london_trust: float
+
+    def floats(self, name: str) -> np.ndarray:
+        return self.columns[name].astype(float)
 
 
 @lru_cache(maxsize=32)
-def _trust(tables: AnalysisTables, measure: str, period: str | None, level: str, n: float) -> pd.DataFrame:
-    return trust_for_areas(tables, measure, period, level, n_per_quarter=n)
+def _base(tables: AnalysisTables, q: CrimeQuery, measure: str, period: str | None, n: float) -> _Base:
+    crime = crime_measures(tables, q)
+    trust = trust_for_areas(tables, measure, period, q.level, n_per_quarter=n)
+    columns = {c: crime[c].to_numpy() for c in crime.columns}
+    for col in ("trust", "trust_lo", "trust_hi", "trust_n", "trust_source_level", "trust_note", "trust_period_end",
+                "trust_change_since_plan", "london_trust"):
+        columns[col] = trust[col].to_numpy()
+    trust_label = measure_label(tables, measure)
+    london_trust = float(trust["london_trust"].iloc[0])
+    columns["reason"] = np.array(_reasons(tables, q, trust_label, columns, london_trust), dtype=object)
+    attrs = dict(crime.attrs, trust_period_end=str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()))
+    return _Base(columns, attrs, trust_label, float(crime["london_rate"].iloc[0]), london_trust)
 
 
 @lru_cache(maxsize=32)
@@ -189,15 +208,10 @@ def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -
     if flags.method == "interval" and q.measure not in ("count", "rate"):
         raise AnalysisInputError(f"the interval rule needs a measure with an interval ('count' or 'rate'), "
                                  f"not {q.measure!r}; use the percentile rule for harm or density")
-    crime = _crime(tables, q)
-    trust = _trust(tables, flags.trust_measure, flags.trust_period, q.level, float(flags.n_per_quarter))
-    value = crime["value"].to_numpy(dtype=float)
-    count = crime["count"].to_numpy(dtype=float)
-    pop = crime["population"].to_numpy(dtype=float)
-    t = trust["trust"].to_numpy(dtype=float)
-    t_n = trust["trust_n"].to_numpy(dtype=float)
-    l_rate = float(crime["london_rate"].iloc[0])
-    l_trust = float(trust["london_trust"].iloc[0])
+    base = _base(tables, q, flags.trust_measure, flags.trust_period, float(flags.n_per_quarter))
+    value, count, pop = base.floats("value"), base.floats("count"), base.floats("population")
+    t, t_n = base.floats("trust"), base.floats("trust_n")
+    l_rate, l_trust = base.london_rate, base.london_trust
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -218,35 +232,29 @@ def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -
     else:
         m = _interval_grid(count, pop, t, t_n, l_rate, l_trust, value)
 
-    table = crime.copy()
-    for col in ("trust", "trust_lo", "trust_hi", "trust_n", "trust_source_level", "trust_note", "trust_period_end",
-                "trust_change_since_plan", "london_trust"):
-        table[col] = trust[col].to_numpy()
-    table["crime_class"] = CRIME_CLASS_LABELS[c_class]
-    table["trust_class"] = CRIME_CLASS_LABELS[t_class]
-    table["class_3x3"] = codes
-    table["class_label"] = labels
-    table["flagged"] = flagged
-    table["robust_periods_k"] = k
-    table["robust_periods_n"] = len(earlier)
-    table["robustness_periods"] = [f"flagged in {a} of {len(earlier)} earlier periods" for a in k]
-    table["robust_settings_m"] = m
-    table["robustness_settings"] = [f"{b} of 9" for b in m]
-    table["reason"] = _reasons(tables, q, flags, table, l_trust)
-    order = np.lexsort((table["area_code"].to_numpy(), -np.nan_to_num(value, nan=-np.inf), ~flagged))
-    table = table.iloc[order].reset_index(drop=True)
-    table["rank"] = np.arange(1, len(table) + 1)
-    table.attrs.update(crime.attrs)
+    reason = base.columns["reason"]
+    columns = {c: v for c, v in base.columns.items() if c != "reason"}
+    columns.update({
+        "crime_class": CRIME_CLASS_LABELS[c_class], "trust_class": CRIME_CLASS_LABELS[t_class],
+        "class_3x3": codes, "class_label": labels, "flagged": flagged, "robust_periods_k": k,
+        "robust_periods_n": np.full(len(value), len(earlier)),
+        "robustness_periods": np.array([f"flagged in {a} of {len(earlier)} earlier periods" for a in k], dtype=object),
+        "robust_settings_m": m, "robustness_settings": np.array([f"{b} of 9" for b in m], dtype=object),
+        "reason": reason,
+    })
+    order = np.lexsort((columns["area_code"].astype(str), -np.nan_to_num(value, nan=-np.inf), ~flagged))
+    columns = {c: v[order] for c, v in columns.items()}
+    columns["rank"] = np.arange(1, len(value) + 1)
+    table = pd.DataFrame(columns)
+    table.attrs.update(base.attrs)
     table.attrs.update({
         "method": flags.method, "crime_pct": flags.crime_pct, "trust_pct": flags.trust_pct,
-        "trust_measure": flags.trust_measure, "trust_label": measure_label(tables, flags.trust_measure),
-        "trust_period_end": str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()),
+        "trust_measure": flags.trust_measure, "trust_label": base.trust_label,
         "n_per_quarter": flags.n_per_quarter, "robustness_periods": [(s, e) for s, e, *_ in earlier],
         "neighbour_step": flags.neighbour_step, "method_version": METHOD_VERSION,
         "class_warnings": [str(w.message) for w in caught],
     })
     return table
-
 
 def _interval_grid(count: np.ndarray, pop: np.ndarray, trust: np.ndarray, trust_n: np.ndarray, london_rate: float,
                    london_trust: float, value: np.ndarray) -> np.ndarray:
@@ -264,20 +272,17 @@ def _interval_grid(count: np.ndarray, pop: np.ndarray, trust: np.ndarray, trust_
     return total
 
 
-def _reasons(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings, table: pd.DataFrame,
+def _reasons(tables: AnalysisTables, q: CrimeQuery, trust_label: str, columns: dict[str, np.ndarray],
              london_trust: float) -> list[str]:
     label = crime_label(tables, q)
     if q.measure in ("harm", "harm_rate"):
         label = f"{label} harm"
     elif q.measure == "density":
         label = f"{label} per km²"
-    trust_label = measure_label(tables, flags.trust_measure)
     out = []
-    for ratio, p, lo, hi, source, note in zip(table["value_ratio"].to_numpy(dtype=float),
-                                              table["trust"].to_numpy(dtype=float),
-                                              table["trust_lo"].to_numpy(dtype=float),
-                                              table["trust_hi"].to_numpy(dtype=float),
-                                              table["trust_source_level"], table["trust_note"], strict=True):
+    for ratio, p, lo, hi, source, note in zip(columns["value_ratio"].astype(float), columns["trust"].astype(float),
+                                              columns["trust_lo"].astype(float), columns["trust_hi"].astype(float),
+                                              columns["trust_source_level"], columns["trust_note"], strict=True):
         sentence = classify.reason_sentence(label, ratio, trust_label, p, london_trust, trust_ci=(lo, hi),
                                             borough_figure=(q.level == "ward" and source == "borough"))
         if note and np.isnan(p):

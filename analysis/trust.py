@@ -13,6 +13,8 @@ so in ``trust_source_level``. When ward rows are loaded they are used, labelled 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -81,12 +83,16 @@ def trust_periods(tables: AnalysisTables, measure_id: str) -> list[pd.Timestamp]
     return sorted(pd.to_datetime(rows["period_end"]).unique())
 
 
+@lru_cache(maxsize=16)
 def _measure_rows(tables: AnalysisTables, measure_id: str) -> pd.DataFrame:
-    rows = tables.trust[tables.trust["measure_id"] == measure_id]
+    """Return one measure's rows with plain dtypes (cached per tables; callers must not modify them)."""
+    trust = tables.trust
+    rows = trust[trust["measure_id"] == measure_id]
     if rows.empty:
         known = [m for m, _ in measures_available(tables)]
         raise AnalysisInputError(f"unknown trust measure {measure_id!r}; choose from {known!r}")
-    return rows
+    return rows.assign(period_end=pd.to_datetime(rows["period_end"]),
+                       area_code=rows["area_code"].astype(object), area_level=rows["area_level"].astype(object))
 
 
 def measure_label(tables: AnalysisTables, measure_id: str) -> str:
