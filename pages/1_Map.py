@@ -8,7 +8,7 @@ q = view.query
 st.title("Where crime is high and trust is low")
 widgets.data_banner()
 
-table = data.area_table(q, view.trust_measure)
+table = data.area_table(q, view.flags)
 label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
 rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()

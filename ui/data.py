@@ -18,8 +18,8 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from analysis import classify
 from analysis import trust as trust_mod
+from analysis.export import export_bytes, export_meta, with_geometry
 from analysis.measures import (
     AnalysisTables,
     CrimeQuery,
@@ -29,8 +29,9 @@ from analysis.measures import (
     monthly_trend,
     months_available,
 )
+from analysis.priorities import FlagSettings, priority_table
 from data_sources.errors import CrimeTrustError, StoreError
-from data_sources.settings import get_settings
+from data_sources.settings import LONDON_CODE, get_settings
 from data_sources.store import DataHandle, open_data, open_snapshot
 from ui import style
 
@@ -108,7 +109,7 @@ def table(name: str):
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
     for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table, _area_trust,
-                   _area_table, _street_bins):
+                   _area_table, _street_bins, _export, _trends):
         cached.clear()
 
 
@@ -267,27 +268,29 @@ def london_trust(measure_id: str) -> tuple[float, float, float]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _area_table(key: str, q: CrimeQuery, trust_measure: str) -> pd.DataFrame:
-    t = tables()
-    frame = crime_measures(t, q)
-    trust = trust_mod.trust_for_areas(t, trust_measure, None, q.level)
-    out = frame.merge(trust, on="area_code", how="left", validate="one_to_one")
-    crime_class = classify.tercile_classes(out["value"].to_numpy(dtype=float))
-    trust_class = classify.tercile_classes(out["trust"].to_numpy(dtype=float))
-    out["crime_class"], out["trust_class"] = crime_class, trust_class
-    out["class_3x3"], out["class_label"] = classify.bivariate_class(crime_class, trust_class)
-    out["flagged"] = classify.flag_high_crime_low_trust(out["value"].to_numpy(dtype=float),
-                                                        out["trust"].to_numpy(dtype=float))
-    out.attrs.update(frame.attrs)
-    return out
+def _area_table(key: str, q: CrimeQuery, flags: FlagSettings) -> pd.DataFrame:
+    return priority_table(tables(), q, flags)
 
 
-def area_table(q: CrimeQuery, trust_measure: str) -> pd.DataFrame:
-    """Return crime measures joined with trust, the 3×3 classes and the priority flag."""
+def area_table(q: CrimeQuery, flags: FlagSettings) -> pd.DataFrame:
+    """Return the priority table: crime measures, trust, the 3×3 classes, the flag and its robustness."""
     with shown_errors(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # tied terciles (ward trust is the borough's)
-        return _area_table(loaded().key, q, trust_measure)
+        return _area_table(loaded().key, q, flags)
 
+
+def export(q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:
+    """Return the priority table as the CLI's ``python -m analysis export priorities`` writes it."""
+    table = area_table(q, flags)
+    with shown_errors():
+        return _export(loaded().key, q, flags, fmt, table)
+
+
+@st.cache_data(show_spinner="Preparing the download…", max_entries=16)
+def _export(key: str, q: CrimeQuery, flags: FlagSettings, fmt: str, _table: pd.DataFrame) -> bytes:
+    t = tables()
+    frame = with_geometry(t, _table) if fmt == "geojson" else _table
+    return export_bytes(frame, export_meta(t, _table), fmt)
 
 
 #: Individual crimes are binned on a ~500 m grid before they are sent, keeping the map small.
@@ -319,3 +322,29 @@ def _street_bins(key: str, months: tuple[str, ...]) -> pd.DataFrame:
     ranks = bins["n"].rank(pct=True)
     return pd.DataFrame({"lon": (bins["gx"] * _BIN_LON).round(4), "lat": (bins["gy"] * _BIN_LAT).round(4),
                          "n": bins["n"], "fill": [list(style.sequential_colour(float(r) - 1e-9)) for r in ranks]})
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _trends(key: str, q: CrimeQuery, codes: tuple[str, ...]) -> pd.DataFrame:
+    names = {**area_names(), LONDON_CODE: "London"}
+    frames = [monthly_trend(tables(), q, None if c == LONDON_CODE else c).assign(area=names.get(c, c))
+              for c in codes]
+    return pd.concat(frames, ignore_index=True)
+
+
+def profile_trend(q: CrimeQuery, area_code: str) -> pd.DataFrame:
+    """Return monthly rates for an area, its borough (for a ward) and London, long format."""
+    t = tables()
+    codes = [area_code]
+    ward = t.wards[t.wards["area_code"] == area_code]
+    if len(ward):
+        codes.append(str(ward["borough_code"].iloc[0]))
+    codes.append(LONDON_CODE)
+    with shown_errors():
+        return _trends(loaded().key, q, tuple(codes))
+
+
+def compare_trend(q: CrimeQuery, area_codes: tuple[str, ...]) -> pd.DataFrame:
+    """Return monthly rates for up to four areas and London, long format."""
+    with shown_errors():
+        return _trends(loaded().key, q, (*area_codes, LONDON_CODE))

@@ -127,6 +127,9 @@ def _pct(x: object) -> str:
     return text
 
 
+_CLASS = {"low": 0, "mid": 1, "high": 2}
+
+
 def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: str) -> pd.DataFrame:
     """Give each area its fill colour and an escaped tooltip, from ``ui.data.area_table`` output.
 
@@ -145,7 +148,7 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
     """
     values = table["value"].astype(float)
     if colouring == "bivariate":
-        fills = [style.bivariate_colour(int(c), int(t))
+        fills = [style.bivariate_colour(_CLASS.get(c, -1), _CLASS.get(t, -1))
                  for c, t in zip(table["crime_class"], table["trust_class"], strict=True)]
     else:
         ranks = values.rank(pct=True, method="average")
@@ -165,6 +168,6 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
             lines.append(("Note", "trust is the borough's figure" if level == "ward" and "borough" in note else note))
         lines.append(("Class", rec.class_label))
         if rec.flagged:
-            lines.append(("Priority", "flagged: high crime, low trust"))
+            lines.append(("Priority", f"flagged (rank {int(rec.rank)}); {rec.robustness_periods}"))
         tips.append(tooltip_html(rec.area_name, lines))
     return pd.DataFrame({"area_code": table["area_code"].astype(str), "fill": fills, "t": tips})

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from analysis.measures import MEASURE_LABELS, CrimeQuery, period_presets
+from analysis.priorities import FlagSettings
 from ui import data, style
 
 SOURCES = {"mps_ward": "Met recorded crime (all offences, by ward)",
@@ -25,6 +26,8 @@ MEASURES = dict(MEASURE_LABELS)
 PLAIN_MEASURES = {"count": "Number of crimes", "rate": "Crimes for every 1,000 people living here",
                   "harm": "How much harm crime caused", "harm_rate": "Harm for every 1,000 people living here",
                   "density": "Crimes per square kilometre"}
+METHODS = {"percentile": "Compare areas with each other (percentiles)",
+           "interval": "Compare with London beyond the 95% intervals"}
 COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only"}
 CUSTOM = "Custom range"
 DEFAULT_PERIOD = "Last 12 months"
@@ -36,6 +39,7 @@ class View:
 
     query: CrimeQuery
     trust_measure: str = "trust_mps"
+    flags: FlagSettings = field(default_factory=FlagSettings)
     colouring: str = "bivariate"
     area: str | None = None
     compare: tuple[str, ...] = ()
@@ -92,6 +96,18 @@ class _Reader:
         values = values[:limit] if limit is not None else values
         st.session_state[key] = values
         return values
+
+    def number(self, key: str, low: int, high: int, default: int) -> int:
+        raw = _raw(key)
+        try:
+            value = int(raw) if raw is not _MISSING else default
+        except (TypeError, ValueError):
+            value = -1
+        if not low <= value <= high:
+            self._notice(key)
+            value = default
+        st.session_state[key] = value
+        return value
 
     def flag(self, key: str, default: bool = False) -> bool:
         raw = _raw(key)
@@ -172,15 +188,23 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         trust_measures = data.trust_measure_labels()
         trust_measure = r.one("trust", list(trust_measures), "trust_mps" if "trust_mps" in trust_measures
                               else next(iter(trust_measures), "trust_mps"))
+        method = r.one("method", list(METHODS), "percentile")
+        crime_pct = r.number("cpct", 50, 95, 67)
+        trust_pct = r.number("tpct", 5, 50, 33)
         if trust:
             st.header("Trust")
             st.selectbox("Trust measure (MOPAC survey)", list(trust_measures), format_func=trust_measures.get,
                          key="trust")
+            st.header("Priority flag")
+            st.radio("Rule", list(METHODS), format_func=METHODS.get, key="method")
+            st.slider("Crime at or above percentile", 50, 95, key="cpct", disabled=method != "percentile")
+            st.slider("Trust at or below percentile", 5, 50, key="tpct", disabled=method != "percentile")
         chosen = r.one("area", ["", *names], "") if area or "area" in st.query_params else ""
         cmp = r.many("compare", list(names), limit=4) if compare else []
     params: dict[str, Any] = {"src": source, "level": level, "groups": sel_groups, "types": sel_types,
                               "measure": measure, "eb": smoothed, "start": start, "end": end,
-                              "colour": view_colouring, "trust": trust_measure, "area": chosen or None}
+                              "colour": view_colouring, "trust": trust_measure, "method": method, "cpct": crime_pct,
+                              "tpct": trust_pct, "area": chosen or None}
     if compare:
         params["compare"] = cmp
     _write(params)
@@ -188,7 +212,9 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         st.caption(notice)
     q = CrimeQuery(source=source, level=level, crime_types=tuple(sel_types), crime_groups=tuple(sel_groups),
                    start=start, end=end, measure=measure, smoothed=smoothed and measure == "rate" and level == "ward")
-    return View(query=q, trust_measure=trust_measure, colouring=view_colouring, area=chosen or None,
+    flags = FlagSettings(method=method, crime_pct=crime_pct / 100, trust_pct=trust_pct / 100,
+                         trust_measure=trust_measure)
+    return View(query=q, trust_measure=trust_measure, flags=flags, colouring=view_colouring, area=chosen or None,
                 compare=tuple(cmp), meeting=meeting, notices=tuple(r.notices))
 
 

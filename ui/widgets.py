@@ -7,6 +7,8 @@ Legends are drawn with ``st.columns`` and coloured blocks made from static CSS i
 
 from __future__ import annotations
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from ui import data, style
@@ -66,3 +68,82 @@ def sequential_legend(label: str, low: float, high: float, *, large: bool = Fals
     right.caption(f"highest ({high:,.1f})")
     st.caption("Colours are ranks: each step holds about the same number of areas. "
                "Yellow outline: flagged priority area.")
+
+
+def fmt(x: object, spec: str = ",.1f") -> str:
+    """Format a number for display; missing values read 'no data'."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "no data"
+    return "no data" if v != v else format(v, spec)
+
+
+def pct(x: object) -> str:
+    """Format a proportion as a whole percentage."""
+    return fmt(x, ".0%")
+
+
+def interval(lo: object, hi: object) -> str:
+    """Describe a 95% interval of proportions."""
+    return f"95% interval {pct(lo)} to {pct(hi)}"
+
+
+def rate_line(row: pd.Series, london: pd.Series) -> None:
+    """Say the area's crime rate with its interval, against its borough's and London's."""
+    st.write(f"Crime rate {fmt(row['rate'])} per 1,000 residents (95% interval {fmt(row['rate_lo'])}–"
+             f"{fmt(row['rate_hi'])}); London {fmt(london['rate'])}; {fmt(row['rate_ratio'], '.2f')}× London.")
+    if bool(row.get("daytime_caveat", False)):
+        st.caption("Many more people work, shop or visit here than live here, so a rate per resident is inflated.")
+
+
+def before_after(row: pd.Series) -> None:
+    """Show change against the year before and against the same months of 2022 (before the plan)."""
+    cols = st.columns(3)
+    cols[0].metric("Crime vs previous period", pct(row["change_prev"]))
+    cols[1].metric("Crime vs same months of 2022", pct(row["change_vs_2022"]),
+                   help="The plan 'A New Met for London' launched in early 2023; no data reads 'no data'.")
+    change = row.get("trust_change_since_plan")
+    cols[2].metric("Trust change since Dec 2022", "no data" if change != change else f"{change * 100:+.0f} points")
+
+
+def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool = True) -> None:
+    """Line chart of a trust measure over time with 95% bands, London dashed, the plan's launch marked."""
+    rows = trust[trust["area_code"].astype(str).isin(area_codes)]
+    if rows.empty:
+        st.info("No survey figures for this area (the City of London is not surveyed by MOPAC).")
+        return
+    frame = rows[["period_end", "area_name", "proportion", "lo", "hi"]].astype({"area_name": str})
+    if with_london:
+        london = rows.drop_duplicates("period_end")[["period_end", "london_proportion", "london_lo", "london_hi"]]
+        london = london.rename(columns={"london_proportion": "proportion", "london_lo": "lo", "london_hi": "hi"})
+        frame = pd.concat([frame, london.assign(area_name="London")], ignore_index=True)
+    base = alt.Chart(frame).encode(x=alt.X("period_end:T", title="Survey year ending"),
+                                   color=alt.Color("area_name:N", title="Area"))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="Share agreeing", axis=alt.Axis(format="%")),
+                                              y2="hi:Q")
+    line = base.mark_line(point=True).encode(y="proportion:Q", tooltip=["area_name", "period_end", "proportion"])
+    launch = alt.Chart(pd.DataFrame({"d": [pd.Timestamp("2023-01-31")]})).mark_rule(strokeDash=[6, 4]).encode(
+        x="d:T")
+    st.altair_chart(band + line + launch, width="stretch")
+    st.caption("Dashed line: 'A New Met for London' launched (early 2023). Bands: 95% intervals "
+               "assuming about 100 interviews per borough per quarter (MOPAC does not publish sample sizes).")
+
+
+def compare_frame(picked: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The side-by-side table for Compare: one column per area."""
+    out = pd.DataFrame({
+        "Borough": picked["borough_name"].astype(str),
+        label: [fmt(v) for v in picked["value"]],
+        "Crime rate (95% interval)": [f"{fmt(r)} ({fmt(lo)}–{fmt(hi)})"
+                                      for r, lo, hi in zip(picked["rate"], picked["rate_lo"], picked["rate_hi"],
+                                                           strict=True)],
+        "Trust (95% interval)": [f"{pct(t)} ({pct(lo)}–{pct(hi)})" if t == t else "not surveyed"
+                                 for t, lo, hi in zip(picked["trust"], picked["trust_lo"], picked["trust_hi"],
+                                                      strict=True)],
+        "Trust figure from": picked["trust_source_level"].astype(str),
+        "Class": picked["class_label"].astype(str),
+        "Flagged": ["yes" if f else "no" for f in picked["flagged"]],
+        "Rank": picked["rank"].astype(int).astype(str),
+    }, index=picked["area_name"].astype(str))
+    return out.T

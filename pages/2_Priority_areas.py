@@ -1,0 +1,44 @@
+import streamlit as st
+
+from ui import data, state, widgets
+
+st.set_page_config(page_title="Priority areas · London crime and trust", layout="wide")
+view = state.sidebar()
+q = view.query
+st.title("Priority areas: high crime, low trust")
+widgets.data_banner()
+
+table = data.area_table(q, view.flags)
+flagged = table[table["flagged"]]
+st.metric("Flagged areas", f"{len(flagged)} of {len(table)}")
+st.caption(f"{state.MEASURES[q.measure]}, {table.attrs['start']} to {table.attrs['end']}; "
+           f"rule: {state.METHODS[view.flags.method]}.")
+if q.level == "ward":
+    st.info("At ward level, trust is the borough figure (trust is the borough's, not the ward's own): "
+            "MOPAC publishes no ward-level survey results. City of London: trust not surveyed.")
+
+show_all = st.toggle("Show every area, not only flagged ones", key="show_all")
+shown = table if show_all else flagged
+columns = {"rank": "Rank", "area_name": "Area", "borough_name": "Borough", "value": state.MEASURES[q.measure],
+           "rate_lo": "Rate low", "rate_hi": "Rate high", "trust": "Trust", "trust_lo": "Trust low",
+           "trust_hi": "Trust high", "trust_source_level": "Trust figure from", "class_label": "Class",
+           "robustness_periods": "Also flagged in earlier periods", "robustness_settings": "Under nearby thresholds",
+           "reason": "Why"}
+frame = shown[list(columns)].rename(columns=columns)
+st.dataframe(frame, key="priority_table", hide_index=True, width="stretch",
+             column_config={"Trust": st.column_config.NumberColumn(format="percent"),
+                            "Trust low": st.column_config.NumberColumn(format="percent"),
+                            "Trust high": st.column_config.NumberColumn(format="percent")})
+
+st.subheader("Download")
+st.caption("The files hold every area with the settings above, byte for byte what "
+           "`python -m analysis export priorities` writes for the same settings.")
+left, right = st.columns(2)
+name = f"priorities_{q.level}_{table.attrs['start']}_{table.attrs['end']}"
+left.download_button("Download CSV", data.export(q, view.flags, "csv"), file_name=f"{name}.csv",
+                     mime="text/csv", key="download_csv")
+right.download_button("Download GeoJSON", data.export(q, view.flags, "geojson"), file_name=f"{name}.geojson",
+                      mime="application/geo+json", key="download_geojson")
+for note in (table.attrs.get("connect_note"), table.attrs.get("daytime_note"), table.attrs.get("harm_note")):
+    if note:
+        st.caption(note)

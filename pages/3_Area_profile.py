@@ -1,0 +1,53 @@
+import streamlit as st
+
+from ui import data, state, widgets
+
+st.set_page_config(page_title="Area profile · London crime and trust", layout="wide")
+view = state.sidebar(area=True, compare=True)
+q = view.query
+names = data.area_names(q.level)
+st.title("Area profile")
+widgets.data_banner()
+
+codes = sorted(names, key=names.get)
+if view.area not in names:
+    if view.area:
+        st.caption("The area in the link is not at this level; pick one below.")
+    st.session_state["area"] = codes[0]
+area = st.selectbox("Area", codes, format_func=names.get, key="area")
+st.query_params["area"] = area
+table = data.area_table(q, view.flags)
+row = table.set_index("area_code").loc[area]
+london = data.london(q)
+
+st.header(names[area])
+if q.level == "ward":
+    st.caption(f"Ward in {row['borough_name']}. Trust shown is the borough figure: "
+               "trust is the borough's, as no ward-level survey results are published.")
+cols = st.columns(4)
+label = state.MEASURES[q.measure]
+cols[0].metric(label, widgets.fmt(row["value"]), help=f"{table.attrs['start']} to {table.attrs['end']}")
+cols[1].metric("London", widgets.fmt(london["value"]))
+cols[2].metric("Trust", widgets.pct(row["trust"]), help=widgets.interval(row["trust_lo"], row["trust_hi"]))
+cols[3].metric("Rank", f"{int(row['rank'])} of {len(table)}", help="1 = highest crime among flagged areas first")
+if row["trust"] != row["trust"]:
+    st.info("City of London: trust not surveyed by MOPAC (it has its own police force).")
+st.write(f"**{row['class_label']}**" + (f" — flagged: {row['reason']}" if row["flagged"] else ""))
+widgets.rate_line(row, london)
+
+st.subheader("Crime by month: this area, its borough and London")
+st.line_chart(data.profile_trend(q, area), x="month", y="rate", color="area", y_label="crimes per 1,000 residents")
+st.subheader("Since the plan's launch")
+widgets.before_after(row)
+st.subheader("Trust over time (borough figure, 95% intervals)")
+widgets.trust_chart(data.trust_table(view.trust_measure, "borough"), [str(row["borough_code"])])
+
+st.divider()
+st.header("Compare up to four areas")
+st.multiselect("Areas to compare", codes, format_func=names.get, key="compare", max_selections=4)
+chosen = st.session_state["compare"]
+st.query_params["compare"] = chosen
+if chosen:
+    picked = table.set_index("area_code").loc[chosen]
+    st.dataframe(widgets.compare_frame(picked, label), key="compare_table", width="stretch")
+    st.line_chart(data.compare_trend(q, tuple(chosen)), x="month", y="rate", color="area")
