@@ -115,9 +115,14 @@ class _Base:
 
 
 @lru_cache(maxsize=32)
+def _trust(tables: AnalysisTables, measure: str, period: str | None, level: str, n: float) -> pd.DataFrame:
+    return trust_for_areas(tables, measure, period, level, n_per_quarter=n)
+
+
+@lru_cache(maxsize=32)
 def _base(tables: AnalysisTables, q: CrimeQuery, measure: str, period: str | None, n: float) -> _Base:
     crime = crime_measures(tables, q)
-    trust = trust_for_areas(tables, measure, period, q.level, n_per_quarter=n)
+    trust = _trust(tables, measure, period, q.level, n)
     columns = {c: crime[c].to_numpy() for c in crime.columns}
     for col in ("trust", "trust_lo", "trust_hi", "trust_n", "trust_source_level", "trust_note", "trust_period_end",
                 "trust_change_since_plan", "london_trust"):
