@@ -336,7 +336,7 @@ CASES: list[Case] = [
          _write(STREET_NAME, street_text().replace("On or near Street 1", "On or near Street 1,extra", 1)),
          ("a row has 13 fields where the header has 12",), "unquoted comma", line=3, e2e=CRIME),
     Case("street_extra_columns", "street",
-         _street(header=STREET_HEADER + ["Force notes", "Officer"]), accepted=True, check=_check_street(3)),
+         _street(header=[*STREET_HEADER, "Force notes", "Officer"]), accepted=True, check=_check_street(3)),
     Case("street_bom", "street", _write(STREET_NAME, "\ufeff" + street_text()), accepted=True,
          check=_check_street(3)),
     Case("street_crlf", "street", _street(header=STREET_HEADER[:-1], eol="\r\n"), accepted=True,
