@@ -1,27 +1,47 @@
 """Overview: London at a glance, and where the data came from."""
 
-import pandas as pd
 import streamlit as st
 
-from ui import data, maps
-from ui.style import SEQUENTIAL
+from ui import data, maps, state, widgets
 
 st.set_page_config(page_title="London crime and trust", layout="wide")
-loaded = data.loaded()
+view = state.sidebar()
+q = view.query
 st.title("London crime and trust in the police")
-st.caption(loaded.handle.label)
-if loaded.problem:
-    st.warning(loaded.problem)
+widgets.data_banner()
 
-areas = data.table("areas")
-wards = areas[areas["area_level"] == "ward"]
-rows = pd.DataFrame({
-    "area_code": wards["area_code"],
-    "fill": [SEQUENTIAL[2]] * len(wards),
-    "t": [maps.tooltip_html(n, [("Borough", b)])
-          for n, b in zip(wards["area_name"], wards["borough_name"], strict=True)],
-})
-deck = maps.area_deck(rows, data.display_geometry("ward"), data.borough_lines())
-st.pydeck_chart(deck, key="overview_map", height=520)
-st.markdown("Contains public sector information licensed under the "
-            "Open Government Licence v3.0 (police.uk, Metropolitan Police Service, MOPAC, ONS).")
+table = data.area_table(q, view.flags)
+london = data.london(q)
+trust, trust_lo, trust_hi = data.london_trust(view.trust_measure)
+label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+flagged = table[table["flagged"]]
+
+cols = st.columns(3)
+cols[0].metric(f"London, {label}", widgets.fmt(london["value"]),
+               help=f"{table.attrs['start']} to {table.attrs['end']}")
+cols[1].metric("Flagged areas (high crime, low trust)", f"{len(flagged)} of {len(table)}")
+cols[2].metric(f"London trust: {data.trust_measure_labels().get(view.trust_measure, '')}", widgets.pct(trust),
+               help=widgets.interval(trust_lo, trust_hi))
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(f"Crime by month, London ({label})")
+    trend = data.trend(q)
+    st.line_chart(trend, x="month", y={"count": "count", "harm": "harm"}.get(q.measure, "rate"))
+    st.subheader("Where the flagged areas are")
+    rows = maps.map_rows(table, colouring="bivariate", measure_label=label, level=q.level)
+    deck = maps.area_deck(rows, data.display_geometry(q.level), data.borough_lines(),
+                          flagged=flagged["area_code"].astype(str).tolist())
+    st.pydeck_chart(deck, key="overview_map", height=420)
+with right:
+    widgets.bivariate_legend(large=view.meeting)
+    st.subheader("Top flagged areas")
+    st.dataframe(flagged[["rank", "area_name", "borough_name"]].head(10), hide_index=True, key="top_flagged")
+    if q.level == "ward":
+        st.caption("At ward level, trust is the borough figure. City of London: trust not surveyed.")
+
+st.subheader("Months loaded per source")
+st.dataframe(widgets.sources_frame(data.handle().manifest)[["source", "first month", "last month", "months"]],
+             hide_index=True, key="months_table")
+st.caption("Contains public sector information licensed under the Open Government Licence v3.0 "
+           "(police.uk, Metropolitan Police Service, MOPAC, ONS).")

@@ -68,3 +68,120 @@ def test_unknown_url_values_fall_back_with_notice():
     assert not at.exception
     assert at.selectbox(key="src").value == "mps_ward"
     assert "not one this data has" in texts(at)
+
+
+def test_overview_metrics_and_meeting_mode():
+    at = run("app.py")
+    assert "of 680" in at.metric[1].value
+    assert at.metric[2].value.endswith("%")
+    at.toggle(key="meeting").set_value(True).run()
+    assert not at.exception
+    assert at.query_params["meeting"] == "1" or at.query_params.get("meeting") == ["1"]
+    assert any("font-size: 24px" in m.value for m in at.markdown)
+
+
+def test_meeting_mode_from_url():
+    at = run("pages/1_Map.py", meeting="1")
+    assert at.toggle(key="meeting").value is True
+    assert "Crimes for every 1,000 people" in texts(at)
+
+
+def test_priority_table_and_download_equal_cli(tmp_path):
+    at = run("pages/2_Priority_areas.py")
+    n_flagged = int(at.metric[0].value.split(" of ")[0])
+    assert at.dataframe[0].value.shape[0] == n_flagged
+    assert "trust is the borough's" in texts(at)
+    at.toggle(key="show_all").set_value(True).run()
+    assert at.dataframe[0].value.shape[0] == 680
+    at.slider(key="cpct").set_value(90).run()
+    assert int(at.metric[0].value.split(" of ")[0]) < n_flagged
+    from analysis.__main__ import main
+    from analysis.measures import CrimeQuery
+    from analysis.priorities import FlagSettings
+    from ui import data
+    out = tmp_path / "p.csv"
+    assert main(["export", "priorities", "--level", "ward", "--from", "2024-07", "--to", "2025-06",
+                 "--out", str(out), "--store", str(ROOT / "data" / "snapshot")]) == 0
+    q = CrimeQuery(level="ward", start="2024-07", end="2025-06")
+    cli = out.read_bytes()
+    app_bytes = data.export(q, FlagSettings(), "csv")
+    assert app_bytes == cli
+
+
+def test_area_profile_from_url_and_compare():
+    at = run("pages/3_Area_profile.py", area="E05009317")
+    assert not at.exception
+    assert at.header[0].value == "Bethnal Green East"
+    assert "trust is the borough's" in texts(at)
+    at.multiselect(key="compare").set_value(["E05009317", "E05009318", "E09000001"]).run()
+    assert not at.exception
+    assert at.dataframe[0].value.shape[1] == 3
+    assert "not surveyed" in at.dataframe[0].value.to_string()
+
+
+def test_city_of_london_profile_says_not_surveyed():
+    at = run("pages/3_Area_profile.py", area="E09000001")
+    assert "not surveyed" in texts(at)
+
+
+def test_trust_page_measure_and_boroughs():
+    at = run("pages/4_Trust.py")
+    assert at.dataframe[0].value.shape[0] == 32
+    before = at.metric[0].value
+    at.selectbox(key="trust").set_value("good_job_local").run()
+    assert at.metric[0].value != before
+    at.multiselect(key="boroughs").set_value(["E09000030"]).run()
+    assert not at.exception
+
+
+def test_data_page_accounting():
+    at = run("pages/5_Data_and_method.py")
+    frame = at.dataframe[0].value
+    assert {"rows read", "rows kept", "dropped"} <= set(frame.columns)
+    assert "Open Government Licence" in texts(at)
+    assert "embedded snapshot" in texts(at)
+
+
+def test_bad_upload_is_a_clear_error():
+    from data_sources.errors import CrimeTrustError
+    from ui.uploads import validate_upload
+    with pytest.raises(CrimeTrustError, match=r"my\.csv"):
+        validate_upload("my.csv", b"area_code,period_end,measure_id,proportion\nE99999999,2023-12-31,trust_mps,0.5\n")
+    good = b"area_code,period_end,measure_id,proportion\nE09000030,2023-12-31,trust_mps,0.5\n"
+    frame = validate_upload("ok.csv", good)
+    assert len(frame) == 1
+
+
+def test_ward_name_is_escaped_in_tooltips():
+    import pandas as pd
+
+    from ui import maps
+    evil = "<img src=x onerror=alert(1)>"
+    table = pd.DataFrame({
+        "area_code": ["W1"], "area_name": [evil], "borough_name": [evil], "value": [1.0], "rate": [1.0],
+        "rate_lo": [0.5], "rate_hi": [2.0], "trust": [0.5], "trust_lo": [0.4], "trust_hi": [0.6],
+        "trust_note": [evil], "crime_class": ["high"], "trust_class": ["low"], "class_label": [evil],
+        "flagged": [True], "rank": [1], "robustness_periods": [evil]})
+    rows = maps.map_rows(table, colouring="bivariate", measure_label="rate", level="ward")
+    geometry = {"W1": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}}
+    spec = maps.area_deck(rows, geometry, []).to_json()
+    assert "<img" not in spec
+    assert "&lt;img src=x onerror=alert(1)&gt;" in spec
+
+
+def test_palettes_distinguishable_under_colour_blindness():
+    import numpy as np
+
+    from ui import style
+    machado = {  # Machado et al. (2009), severity 1.0
+        "deutan": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+        "protan": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+        "tritan": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+    }
+    cells = np.array([c for row in style.BIVARIATE for c in row], dtype=float) / 255
+    lin = np.where(cells <= 0.04045, cells / 12.92, ((cells + 0.055) / 1.055) ** 2.4)
+    for name, m in machado.items():
+        sim = np.clip(lin @ np.array(m).T, 0, 1)
+        d = np.sqrt(((sim[:, None, :] - sim[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(d, 1)
+        assert d.min() > 0.02, name

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pydeck as pdk
@@ -348,3 +349,9 @@ def compare_trend(q: CrimeQuery, area_codes: tuple[str, ...]) -> pd.DataFrame:
     """Return monthly rates for up to four areas and London, long format."""
     with shown_errors():
         return _trends(loaded().key, q, (*area_codes, LONDON_CODE))
+
+
+def method_text() -> str | None:
+    """Return METHOD.md from the repository when it exists (read per call: it is small)."""
+    path = Path(__file__).resolve().parent.parent / "METHOD.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else None

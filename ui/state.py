@@ -254,3 +254,14 @@ def _period(r: _Reader, presets: dict[str, tuple[str, str]], available: list[str
     if not inside:
         return presets.get(DEFAULT_PERIOD, (available[0], available[-1]))
     return inside[0], inside[-1]
+
+
+def pick_boroughs(names: dict[str, str], default: list[str]) -> list[str]:
+    """Draw the borough picker of the Trust page (``boroughs`` in the URL) and return the codes."""
+    r = _Reader()
+    r.many("boroughs", list(names), default)
+    chosen = st.multiselect("Boroughs to compare", list(names), format_func=names.get, key="boroughs")
+    _write({"boroughs": chosen})
+    for notice in r.notices:
+        st.caption(notice)
+    return chosen

@@ -147,3 +147,31 @@ def compare_frame(picked: pd.DataFrame, label: str) -> pd.DataFrame:
         "Rank": picked["rank"].astype(int).astype(str),
     }, index=picked["area_name"].astype(str))
     return out.T
+
+
+METHOD_SUMMARY = """
+- **Crime**: counts per ward or borough from one source at a time (Met recorded crime, or police.uk
+  street-level crimes placed in wards by their coordinates). Rates are per 1,000 residents (Census 2021)
+  with exact Poisson 95% intervals; small wards can be smoothed toward their borough (Empirical Bayes).
+  Harm weights crimes by the Cambridge Crime Harm Index.
+- **Trust**: MOPAC's Public Attitude Survey, by borough, each figure a rolling year. Intervals assume about
+  100 interviews per borough per quarter. At ward level trust is the borough's figure. The City of London
+  is not surveyed.
+- **Priority flag**: an area is flagged when its crime measure is at or above a percentile and its trust at
+  or below another (or, with the interval rule, both differ from London beyond their 95% intervals).
+  Robustness says whether the area is also flagged in earlier periods and under nearby thresholds.
+"""
+
+
+def sources_frame(manifest: dict) -> pd.DataFrame:
+    """Return one row per source: months covered and the row accounting from the manifest."""
+    rows = []
+    for name, info in manifest.get("sources", {}).items():
+        months = info.get("months") or []
+        dropped = info.get("dropped") or {}
+        rows.append({"source": name, "first month": months[0] if months else "", "last month": months[-1] if months
+                     else "", "months": len(months), "rows read": info.get("rows_read"),
+                     "rows kept": info.get("rows_kept"),
+                     "dropped": "; ".join(f"{k}: {v:,}" for k, v in dropped.items()) or "none",
+                     "files": len(info.get("files") or [])})
+    return pd.DataFrame(rows)

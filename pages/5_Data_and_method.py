@@ -1,0 +1,37 @@
+import streamlit as st
+
+from ui import data, state, uploads, widgets
+
+st.set_page_config(page_title="Data and method · London crime and trust", layout="wide")
+view = state.sidebar(crime=False, trust=False)
+handle = data.handle()
+st.title("Data and method")
+widgets.data_banner()
+
+st.header("Where the data came from")
+st.write("Showing the built store." if handle.kind == "store" else
+         "Showing the embedded snapshot (derived tables only; build the store for individual crimes).")
+st.write(f"Built {handle.manifest.get('built_at', 'at an unknown time')}, code version "
+         f"{handle.manifest.get('code_version', 'unknown')}.")
+st.dataframe(widgets.sources_frame(handle.manifest), key="sources_table", width="stretch")
+st.caption("Contains public sector information licensed under the Open Government Licence v3.0: police.uk "
+           "street-level crime, Metropolitan Police Service ward recorded crime, MOPAC Public Attitude Survey, "
+           "ONS Census 2021 population and lookups.")
+
+st.header("Method")
+method = data.method_text()
+if method:
+    with st.expander("The method in full (METHOD.md)"):
+        st.markdown(method)
+st.markdown(widgets.METHOD_SUMMARY)
+st.subheader("Thresholds in force")
+st.write(f"Rule: {state.METHODS[view.flags.method]}; crime at or above the {view.flags.crime_pct:.0%} "
+         f"percentile and trust at or below the {view.flags.trust_pct:.0%} percentile; trust measure "
+         f"{view.flags.trust_measure}; about {view.flags.n_per_quarter:.0f} interviews per borough per quarter "
+         "assumed for intervals. Change them on the Map or Priority areas page.")
+
+st.header("Your own trust table")
+uploads.trust_upload()
+
+st.header("Live data")
+uploads.refresh_panel()

@@ -1,0 +1,77 @@
+"""Uploading a user's trust table (validated, previewed, saved only on confirmation) and refresh.
+
+An upload is written to a private temporary file only so that the project's own reader
+(``data_sources.pas.read_trust_table``) can validate it; nothing reaches the store unless
+the user presses the confirm button, and even then it goes to ``store/inputs/uploads``
+for the next build to pick up, never into a live table.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import requests
+import streamlit as st
+
+from data_sources.errors import CrimeTrustError
+from data_sources.pas import read_trust_table
+from data_sources.settings import get_settings
+from data_sources.store import write_atomic_bytes
+from ui import data
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def validate_upload(name: str, content: bytes) -> object:
+    """Return the validated trust frame, or raise CrimeTrustError naming the problem."""
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise CrimeTrustError(f"{name}: the file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB; "
+                              "upload a smaller trust table")
+    known = dict(zip(data.tables().areas["area_code"].astype(str), data.tables().areas["area_level"].astype(str),
+                     strict=True))
+    cache = get_settings().cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:  # inside the cache folder, removed at once
+        path = Path(tmp) / "upload.csv"  # never the user's file name: it is only a label
+        path.write_bytes(content)
+        try:
+            return read_trust_table(path, known)
+        except CrimeTrustError as e:
+            raise CrimeTrustError(str(e).replace(str(path), name)) from e
+
+
+def trust_upload() -> None:
+    """Draw the upload box, the validation result and the confirm button."""
+    st.write("A CSV with columns `area_code, period_end (YYYY-MM-DD), measure_id, proportion` and optionally "
+             "`area_level, measure_label, sample_size` — for example ward-level survey results you hold.")
+    upload = st.file_uploader("Trust table (CSV)", type=["csv"], key="trust_upload")
+    if upload is None:
+        return
+    try:
+        frame = validate_upload(upload.name, upload.getvalue())
+    except CrimeTrustError as e:
+        st.error(f"This file cannot be used: {e}")
+        return
+    st.success(f"{len(frame)} rows read and checked. Preview (nothing is saved yet):")
+    st.dataframe(frame.head(50), key="upload_preview", width="stretch")
+    if st.button("Save for the next build", key="confirm_upload"):
+        folder = get_settings().store_dir / "inputs" / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic_bytes(folder / "trust_upload.csv", upload.getvalue())
+        st.success("Saved. Run `python -m data_sources build` to add it to the store.")
+
+
+def refresh_panel() -> None:
+    """Say how live data is refreshed; check the connection only when asked."""
+    handle = data.handle()
+    st.write("Refreshing street-level crimes from the police.uk API runs from the command line "
+             "(`python -m data_sources build` after a refresh); the app reads whatever the store holds.")
+    if st.button("Check the connection to police.uk", key="check_online"):
+        try:
+            requests.head(get_settings().api_url + "/forces", timeout=3)
+        except requests.RequestException:
+            where = "store" if handle.kind == "store" else "embedded snapshot"
+            st.warning(f"No internet connection: showing the data already in the {where}.")
+        else:
+            st.success("police.uk is reachable: run the refresh from the command line to fetch new months.")
