@@ -384,10 +384,10 @@ def _type_mask(cube: CountCube, crime_types: Sequence[str], crime_groups: Sequen
         raise AnalysisInputError(f"unknown crime group {bad[0]!r} for source {cube.source!r}; "
                                  f"choose from {group_names!r}")
     if not crime_types and not crime_groups:
-        return cube.published.any(axis=0)
+        return np.asarray(cube.published.any(axis=0), dtype=bool)
     types = np.array(cube.types, dtype=object)
     groups = np.array(cube.groups, dtype=object)
-    return np.isin(types, list(crime_types)) | np.isin(groups, list(crime_groups))
+    return np.asarray(np.isin(types, list(crime_types)) | np.isin(groups, list(crime_groups)), dtype=bool)
 
 
 def months_available(tables: AnalysisTables, source: str, crime_types: Sequence[str] = (),
@@ -410,7 +410,7 @@ def months_available(tables: AnalysisTables, source: str, crime_types: Sequence[
     """
     cube = _cube(tables, source)
     mask = _type_mask(cube, crime_types, crime_groups)
-    ok = cube.published[:, mask].all(axis=1) if mask.any() else np.zeros(len(cube.months), bool)
+    ok = np.asarray(cube.published[:, mask].all(axis=1)) if mask.any() else np.zeros(len(cube.months), bool)
     return [m for m, good in zip(cube.months, ok, strict=True) if good]
 
 

@@ -229,7 +229,9 @@ def trust_for_areas(tables: AnalysisTables, measure_id: str, period_end: object 
     own = codes.where(codes.isin(now.index[now["area_level"] == level]))
     borough = index["borough_code"].astype(str)
     key = own.fillna(borough.where(borough.isin(now.index)))
-    source_level = np.where(own.notna(), level, np.where(key.notna(), "borough", None))
+    source_level = np.full(len(codes), None, dtype=object)
+    source_level[key.notna().to_numpy()] = "borough"
+    source_level[own.notna().to_numpy()] = level
     p = key.map(now["proportion"]).astype(float)
     city = (codes == CITY_OF_LONDON_CODE) | (borough == CITY_OF_LONDON_CODE)
     note = np.where(city & p.isna(), CITY_NOTE,
