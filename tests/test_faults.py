@@ -427,3 +427,31 @@ def test_settings_replace_is_how_callers_point_at_a_store(damaged: tuple[Setting
     settings.store_dir.rename(moved)
     handle, problem = store_mod.open_data(replace(settings, store_dir=moved))
     assert handle.kind == "store" and problem is None
+
+
+def test_failed_build_leaves_input_cache_untouched(lanes: list[Lane], case_runs: dict[str, CaseRun],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new good month plus a bad PAS file: the build fails, and nothing under the store may change.
+
+    (The published version is safe either way; this checks the input cache beside it.)
+    """
+    lane = lanes[1]
+    case = CASES_BY_ID["pas_percentages"]
+    new_file = lane.data / "crime" / "met" / f"{NEW_MONTH}-metropolitan-street.csv.gz"
+    shutil.copy2(STREET_SRC / new_file.name, new_file)
+    dest, displaced = _put_bad_file(case, lane)
+    monkeypatch.setattr(build_mod, "load_geography", _cached_geography)
+    before = tree_hashes(lane.store)
+    try:
+        with pytest.raises(build_mod.InputFileError, match=r"outside 0\.\.1"):
+            build_mod.build_store(lane.data, lane.store)
+        after = tree_hashes(lane.store)
+    finally:
+        _take_bad_file_back(case, lane, dest, displaced)
+        new_file.unlink()
+    published = {k: v for k, v in before.items() if not k.startswith("inputs/")}
+    assert {k: v for k, v in after.items() if not k.startswith("inputs/")} == published
+    if after != before:
+        changed = sorted(set(after) ^ set(before) | {k for k in after if before.get(k) != after[k]})
+        pytest.xfail(f"build.py writes the input cache before the build succeeds: {changed[:3]} … "
+                     "(see the fault-test report)")
