@@ -43,7 +43,9 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
 [data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] li,
 [data-testid="stAppViewContainer"] td, [data-testid="stAppViewContainer"] th,
 [data-testid="stMarkdownContainer"] { font-size: 24px !important; color: #000 !important; }
-[data-testid="stMetricValue"] { font-size: 56px !important; }
+[data-testid="stCaptionContainer"] { font-size: 22px !important; color: #222 !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  font-size: 56px !important; line-height: 1.2 !important; }
 [data-testid="stMetricLabel"] p { font-size: 24px !important; }
 h1 { font-size: 56px !important; } h2 { font-size: 40px !important; } h3 { font-size: 32px !important; }
 [data-testid="stAppViewContainer"] { background: #fff !important; }
