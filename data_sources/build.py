@@ -136,8 +136,8 @@ class InputCache:
 
     def __init__(self, store_dir: Path, geo_key: str) -> None:
         self.dir = store_dir / "inputs"
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.geo_key = geo_key
+        self.pending: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = {}
         self.index_path = self.dir / "index.json"
         try:
             self.index: dict[str, str] = json.loads(self.index_path.read_text())
@@ -160,21 +160,34 @@ class InputCache:
         return None
 
     def put(self, sha: str, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False, compression="zstd")
-        write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.parquet", buf.getvalue())
-        write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.json", json.dumps(meta).encode())
+        """Stage a parsed file; nothing is written until :meth:`flush`."""
+        self.pending[sha] = (frame, meta)
 
-    def save_index(self) -> None:
+    def flush(self) -> None:
+        """Write staged files and the index.
+
+        Called only once the build has been published, so a failed build leaves
+        ``store/inputs`` exactly as it was.
+        """
+        for sha, (frame, meta) in self.pending.items():
+            buf = io.BytesIO()
+            frame.to_parquet(buf, index=False, compression="zstd")
+            write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.parquet", buf.getvalue())
+            write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.json", json.dumps(meta).encode())
+        self.pending.clear()
         write_atomic_bytes(self.index_path, json.dumps(self.index, indent=0).encode())
 
 
-def _raw_sha(src: StreetInput) -> str:
-    h = hashlib.sha256()
-    with src.open() as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _content_key(src: StreetInput) -> str:
+    """A key for a file's content without unpacking it.
+
+    Plain and gzipped files: the SHA-256 of their bytes on disk. Archive members: the CRC-32
+    and size the zip directory records for them, so a 36-month archive is not unpacked
+    just to be recognised.
+    """
+    if src.archive:
+        return f"zip-{src.crc32:08x}-{src.size}"
+    return sha256_file(Path(src.name))
 
 
 def read_street_inputs(sources: list[StreetInput], geo: Geography, cache: InputCache, account: SourceAccount,
@@ -194,7 +207,7 @@ def read_street_inputs(sources: list[StreetInput], geo: Geography, cache: InputC
     frames, seen_sha = [], set()
     for src in sources:
         progress(f"street file {Path(src.name).name}")
-        sha = cache.fingerprint(src, lambda s=src: _raw_sha(s))
+        sha = cache.fingerprint(src, lambda s=src: _content_key(s))
         cached = cache.get(sha)
         if cached is None:
             frame, report = read_street_file(src)
@@ -215,7 +228,6 @@ def read_street_inputs(sources: list[StreetInput], geo: Geography, cache: InputC
             continue
         seen_sha.add(sha)
         frames.append(placed)
-    cache.save_index()
     if not frames:
         return STREET_CRIMES_PLACED.empty()
     rows = pd.concat(frames, ignore_index=True)
@@ -338,7 +350,8 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     say("street-level files")
     street_acc = SourceAccount()
     sources = [s for p in (street_paths or [data_dir / STREET_DIR]) for s in discover_street_files(p)]
-    street = read_street_inputs(sources, geo, InputCache(store_dir, geo.key), street_acc, say)
+    cache = InputCache(store_dir, geo.key)
+    street = read_street_inputs(sources, geo, cache, street_acc, say)
     fetched_acc = SourceAccount()
     say("months fetched by refresh")
     street = apply_ingested(street, list_ingested(store_dir), store_dir, geo,
@@ -432,6 +445,8 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
             writer.write(f"street/{month}", rows.reset_index(drop=True))
         manifest["seconds"] = round(time.perf_counter() - started, 2)
         writer.commit(manifest)
+    cache.dir.mkdir(parents=True, exist_ok=True)
+    cache.flush()
     return manifest
 
 

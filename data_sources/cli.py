@@ -51,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                 bar.set_postfix_str(msg[:60])
                 bar.update(1)
 
-            manifest = build_store(args.data_dir.resolve(), args.store, progress=progress, street_paths=args.street)
-            bar.close()
+            try:
+                manifest = build_store(args.data_dir.resolve(), args.store, progress=progress,
+                                       street_paths=args.street)
+            finally:
+                bar.close()
             for line in summary_lines(manifest):
                 print(line)
             if args.snapshot:

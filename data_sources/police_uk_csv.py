@@ -67,6 +67,7 @@ class StreetInput:
     size: int = 0
     mtime_ns: int = 0
     archive: str = ""
+    crc32: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _zip_members(path: Path) -> list[StreetInput]:
                     return zipfile.ZipFile(path).open(member)
                 name = f"{path}!{info.filename}"
                 out.append(StreetInput(name, m.group(1), m.group(2), _checked(opener, name),
-                                       info.file_size, path.stat().st_mtime_ns, archive=str(path)))
+                                       info.file_size, path.stat().st_mtime_ns, archive=str(path), crc32=info.CRC))
     return out
 
 

@@ -147,8 +147,7 @@ class DataHandle:
 
     def read_street(self, months: list[str], columns: list[str] | None = None) -> pd.DataFrame:
         """Street-level rows for ``months`` (empty when the handle has none)."""
-        frames = [pd.read_parquet(self.root / "street" / f"{m}.parquet", columns=columns)
-                  for m in months if (self.root / "street" / f"{m}.parquet").is_file()]
+        frames = [self.read(f"street/{m}", columns) for m in months if self.has(f"street/{m}")]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns or [])
 
     @property
