@@ -34,6 +34,8 @@ STREET_DIR = "crime"
 KML_DIR = "boundaries/police_uk_boundaries_2025-02/neighborhood boundaries(2025-02)"
 #: Bumped when placement or parsing changes, so cached inputs are re-read.
 PARSER_VERSION = "1"
+#: Users' own trust tables, confirmed in the app, are kept here and read by every build.
+UPLOADS = "inputs/uploads"
 
 Progress = Callable[[str], None]
 
@@ -402,6 +404,14 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         t = pas.read_pas(data_dir / rel, codes).assign(source_file=rel)
         trust_parts.append(t)
         trust_acc.files.append({"path": rel, "sha256": sha256_file(data_dir / rel), "rows": len(t)})
+    known_areas = {**dict.fromkeys(geo.wards["ward_code"], "ward"),
+                   **dict.fromkeys(geo.boroughs["borough_code"], "borough"), LONDON_CODE: "london"}
+    for path in sorted((store_dir / UPLOADS).glob("*.csv")):
+        t = pas.read_trust_table(path, known_areas).assign(source_file=f"upload: {path.name}")
+        trust_parts.append(t)
+        trust_acc.files.append({"path": f"{UPLOADS}/{path.name}", "sha256": sha256_file(path), "rows": len(t)})
+        trust_acc.notes.append(f"user trust table {path.name}: {len(t):,} rows "
+                               f"({', '.join(sorted(t['area_level'].unique()))} level)")
     trust = pd.concat(trust_parts, ignore_index=True)
     trust_acc.rows_read = trust_acc.rows_kept = len(trust)
     trust_acc.months = {d.strftime("%Y-%m") for d in trust["period_end"]}

@@ -104,3 +104,19 @@ def test_fetched_month_replaces_rows_in_its_wards_only(small_data: Path, shared_
     assert street["dropped"]["superseded_by_refresh"] == len(in_ward)
     assert got["rows_read"] == got["rows_kept"] == 3
     assert got["files"][0]["fetched_at"] and got["files"][0]["source"] == "test"
+
+
+def test_confirmed_trust_upload_is_read_by_every_build(small_data: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    uploads = store / "inputs" / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "ward_trust.csv").write_text(
+        "area_code,period_end,measure_id,proportion,sample_size\n"
+        "E05013570,2023-12-31,trust_mps,0.61,120\n"
+        "E05013571,2023-12-31,trust_mps,0.72,95\n")
+    manifest = build_store(small_data, store)
+    trust = open_store(store).read("trust")
+    wards = trust[trust["area_level"] == "ward"].sort_values("area_code")
+    assert wards["proportion"].tolist() == [0.61, 0.72]
+    assert wards["sample_size"].tolist() == [120, 95]
+    assert any("ward_trust.csv: 2 rows (ward level)" in n for n in manifest["sources"]["pas"]["notes"])
