@@ -161,7 +161,9 @@ def _area_frame(records: Sequence[dict], area_geom: BaseGeometry, city_geom: Bas
         return frame
     lon, lat = frame["longitude"].to_numpy(), frame["latitude"].to_numpy()
     shapely.prepare(area_geom)
-    frame = frame[shapely.intersects_xy(area_geom, lon, lat)]
+    # Strictly inside, as one request for the whole area would select (a point exactly on
+    # its outer edge is left out; pieces overlap, so inner edges lose nothing).
+    frame = frame[shapely.contains_xy(area_geom, lon, lat)]
     if city_geom is not None and not frame.empty:
         in_city = shapely.intersects_xy(city_geom, frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
         force_rows = frame["location_type"].eq("Force").fillna(False).to_numpy(bool) & in_city
