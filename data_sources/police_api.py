@@ -37,10 +37,10 @@ from data_sources.settings import Settings, get_settings
 MAX_GET_URL = 4094
 #: Most crimes the street endpoint returns for one polygon.
 CRIME_CAP = 10_000
-#: Pieces overlap by this much (degrees, ~4-7 m) so a point on a shared edge is in both.
-EDGE_BUFFER_DEG = 5e-5
+#: Pieces overlap by this much (degrees, ~7-11 m) so a point on a shared edge is in both.
+EDGE_BUFFER_DEG = 1e-4
 #: Simplification tolerance, below the buffer so the simplified outline still covers the piece.
-SIMPLIFY_DEG = 2.5e-5
+SIMPLIFY_DEG = 5e-5
 #: A piece whose bounding box is smaller than this (degrees, ~50 m) is not split further.
 MIN_SPLIT_DEG = 5e-4
 

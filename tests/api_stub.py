@@ -252,6 +252,7 @@ class StubApi:
                 poly = Polygon([(lng, lat) for lat, lng in pts])
             except (KeyError, ValueError):
                 return 400, b"<html>bad poly</html>"
+            shapely.prepare(poly)
             m = self._months.get(month) or _Month([])
             idx = np.flatnonzero(shapely.contains_xy(poly, m.lon, m.lat)) if len(m.records) else []
             if self.cap is not None and len(idx) > self.cap:
