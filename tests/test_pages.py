@@ -93,7 +93,8 @@ def test_priority_table_and_download_equal_cli(tmp_path):
     assert "trust is the borough's" in texts(at)
     at.toggle(key="show_all").set_value(True).run()
     assert at.dataframe[0].value.shape[0] == 680
-    at.slider(key="cpct").set_value(90).run()
+    at.select_slider(key="cpct").set_value("0.9").run()
+    assert at.query_params["cpct"] in ("0.9", ["0.9"])
     assert int(at.metric[0].value.split(" of ")[0]) < n_flagged
     from analysis.__main__ import main
     from analysis.measures import CrimeQuery
@@ -106,6 +107,69 @@ def test_priority_table_and_download_equal_cli(tmp_path):
     cli = out.read_bytes()
     app_bytes = data.export(q, FlagSettings(), "csv")
     assert app_bytes == cli
+
+
+@pytest.fixture
+def media_files(monkeypatch) -> list:
+    """Capture the in-memory media stores AppTest creates, to read a download button's bytes."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__(endpoint)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+    return stores
+
+
+def download_bytes(at: AppTest, stores: list, key: str) -> bytes:
+    from streamlit.runtime.media_file_storage import MediaFileStorageError
+
+    name = at.download_button(key=key).proto.url.rsplit("/", 1)[-1]
+    for store in reversed(stores):
+        try:
+            return store.get_file(name).content
+        except MediaFileStorageError:  # an earlier run's store lacks this file
+            continue
+    raise AssertionError(f"no media file {name!r}")
+
+
+def test_default_download_equals_cli_default_export(tmp_path, media_files):
+    """The page's CSV with untouched controls is the CLI's export with only the required options."""
+    from analysis.__main__ import main
+
+    at = run("pages/2_Priority_areas.py")
+    assert at.select_slider(key="cpct").value == "2/3"
+    assert at.select_slider(key="tpct").value == "1/3"
+    out = tmp_path / "cli.csv"
+    assert main(["export", "priorities", "--level", "ward", "--out", str(out)]) == 0  # the snapshot (no store)
+    assert download_bytes(at, media_files, "download_csv") == out.read_bytes()
+
+
+@pytest.mark.parametrize(("given", "shown", "value"), [
+    ("2/3", "2/3", 2 / 3), ("67", "2/3", 2 / 3), ("0.9", "0.9", 0.9), ("90", "0.9", 0.9), ("0.75", "0.75", 0.75),
+    ("1/0", "2/3", 2 / 3), ("abc", "2/3", 2 / 3), ("0.61", "2/3", 2 / 3)])
+def test_crime_threshold_url_round_trips_exactly(given, shown, value):
+    from ui.state import CRIME_THRESHOLDS, threshold_value
+
+    at = run("pages/2_Priority_areas.py", cpct=given)
+    assert not at.exception
+    assert at.select_slider(key="cpct").value == shown
+    assert at.query_params["cpct"] in (shown, [shown])
+    assert threshold_value(shown) == value and shown in CRIME_THRESHOLDS
+    assert ("not one this data has" in texts(at)) == (shown == "2/3" and given not in ("2/3", "67"))
+
+
+def test_threshold_labels():
+    from ui.state import threshold_label
+
+    assert threshold_label("2/3") == "67% (top third)"
+    assert threshold_label("1/3") == "33% (bottom third)"
+    assert threshold_label("0.05") == "5%"
 
 
 def test_area_profile_from_url_and_compare():

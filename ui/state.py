@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import streamlit as st
@@ -31,6 +32,41 @@ METHODS = {"percentile": "Compare areas with each other (percentiles)",
 COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only"}
 CUSTOM = "Custom range"
 DEFAULT_PERIOD = "Last 12 months"
+
+#: Flag thresholds as exact fractions in canonical text (the URL form): thirds stay "2/3" and
+#: "1/3", so the defaults are exactly FlagSettings' (and the CLI's) and a default download equals
+#: ``python -m analysis export priorities`` byte for byte. Other options are round decimals.
+CRIME_THRESHOLDS = ("0.5", "0.6", "2/3", "0.7", "0.75", "0.8", "0.9", "0.95")
+TRUST_THRESHOLDS = ("0.05", "0.1", "0.2", "0.25", "0.3", "1/3", "0.4", "0.5")
+_THIRDS = {Fraction(2, 3): "top third", Fraction(1, 3): "bottom third"}
+
+
+def threshold_label(text: str) -> str:
+    """Label a canonical threshold for the slider, e.g. '2/3' → '67% (top third)'."""
+    value = Fraction(text)
+    third = _THIRDS.get(value)
+    return f"{float(value):.0%}" + (f" ({third})" if third else "")
+
+
+def threshold_value(text: str) -> float:
+    """Return a canonical threshold as the float FlagSettings takes ('2/3' → exactly 2 / 3)."""
+    return float(Fraction(text))
+
+
+def canonical_threshold(raw: object, options: Sequence[str]) -> str | None:
+    """Return the option equal to ``raw`` (canonical, a decimal, or a legacy whole percent), else None.
+
+    Old links carried whole percents ('67', '33'); those map to the nearest option when it is
+    within half a percent, so '67' is the top third again.
+    """
+    try:
+        value = Fraction(str(raw).strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    if value > 1 and value.denominator == 1:
+        value /= 100
+    nearest = min(options, key=lambda o: abs(Fraction(o) - value))
+    return nearest if abs(Fraction(nearest) - value) <= Fraction(1, 200) else None
 
 
 @dataclass(frozen=True)
@@ -97,13 +133,10 @@ class _Reader:
         st.session_state[key] = values
         return values
 
-    def number(self, key: str, low: int, high: int, default: int) -> int:
+    def threshold(self, key: str, options: Sequence[str], default: str) -> str:
         raw = _raw(key)
-        try:
-            value = int(raw) if raw is not _MISSING else default
-        except (TypeError, ValueError):
-            value = -1
-        if not low <= value <= high:
+        value = default if raw is _MISSING else canonical_threshold(raw, options)
+        if value is None:
             self._notice(key)
             value = default
         st.session_state[key] = value
@@ -189,16 +222,18 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         trust_measure = r.one("trust", list(trust_measures), "trust_mps" if "trust_mps" in trust_measures
                               else next(iter(trust_measures), "trust_mps"))
         method = r.one("method", list(METHODS), "percentile")
-        crime_pct = r.number("cpct", 50, 95, 67)
-        trust_pct = r.number("tpct", 5, 50, 33)
+        crime_pct = r.threshold("cpct", CRIME_THRESHOLDS, "2/3")
+        trust_pct = r.threshold("tpct", TRUST_THRESHOLDS, "1/3")
         if trust:
             st.header("Trust")
             st.selectbox("Trust measure (MOPAC survey)", list(trust_measures), format_func=trust_measures.get,
                          key="trust")
             st.header("Priority flag")
             st.radio("Rule", list(METHODS), format_func=METHODS.get, key="method")
-            st.slider("Crime at or above percentile", 50, 95, key="cpct", disabled=method != "percentile")
-            st.slider("Trust at or below percentile", 5, 50, key="tpct", disabled=method != "percentile")
+            st.select_slider("Crime at or above percentile", CRIME_THRESHOLDS, format_func=threshold_label,
+                             key="cpct", disabled=method != "percentile")
+            st.select_slider("Trust at or below percentile", TRUST_THRESHOLDS, format_func=threshold_label,
+                             key="tpct", disabled=method != "percentile")
         chosen = r.one("area", ["", *names], "") if area or "area" in st.query_params else ""
         cmp = r.many("compare", list(names), limit=4) if compare else []
     params: dict[str, Any] = {"src": source, "level": level, "groups": sel_groups, "types": sel_types,
@@ -212,8 +247,8 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         st.caption(notice)
     q = CrimeQuery(source=source, level=level, crime_types=tuple(sel_types), crime_groups=tuple(sel_groups),
                    start=start, end=end, measure=measure, smoothed=smoothed and measure == "rate" and level == "ward")
-    flags = FlagSettings(method=method, crime_pct=crime_pct / 100, trust_pct=trust_pct / 100,
-                         trust_measure=trust_measure)
+    flags = FlagSettings(method=method, crime_pct=threshold_value(crime_pct),
+                         trust_pct=threshold_value(trust_pct), trust_measure=trust_measure)
     return View(query=q, trust_measure=trust_measure, flags=flags, colouring=view_colouring, area=chosen or None,
                 compare=tuple(cmp), meeting=meeting, notices=tuple(r.notices))
 
