@@ -1,4 +1,4 @@
-"""``python -m data_sources``: build the store or the snapshot, and export tidy counts.
+"""``python -m data_sources``: build the store or the snapshot, refresh it, and export tidy counts.
 
 Errors the user can fix (a bad file, a missing store) print one clear line and exit 2;
 no traceback.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -16,9 +17,11 @@ from tqdm import tqdm
 from data_sources.build import build_store, summary_lines
 from data_sources.counts import write_counts_csv
 from data_sources.errors import CrimeTrustError
-from data_sources.settings import get_settings
+from data_sources.refresh import parse_month_range
+from data_sources.settings import Settings, get_settings
 from data_sources.snapshot import build_snapshot
 from data_sources.store import open_data
+from data_sources.update import ingest_archive, refresh_store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--street", type=Path, action="append",
                    help="street files, folders or archive zips (default: DATA_DIR/crime); repeatable")
     b.add_argument("--snapshot", action="store_true", help="also write the compact snapshot to data/snapshot/")
+    r = sub.add_parser("refresh", help="add months from the live police.uk API, or a data.police.uk archive")
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--months", help="YYYY-MM, YYYY-MM..YYYY-MM, or a comma list of either")
+    what.add_argument("--archive", help="a data.police.uk archive zip: local path or URL")
+    r.add_argument("--area", default="london", help="'london' (default), a borough code or name, or a ward code")
+    r.add_argument("--store", type=Path, default=s.store_dir)
     c = sub.add_parser("counts", help="write ward or borough crime counts per month as CSV")
     c.add_argument("--source", choices=["police_uk", "mps_ward"], required=True)
     c.add_argument("--level", choices=["ward", "borough"], default="ward")
@@ -62,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
                 info = build_snapshot(args.store, settings.snapshot_dir)
                 print(f"snapshot: {info['bytes'] / 1e6:.2f} MB in {info['files']} files at {settings.snapshot_dir}")
             print(f"done in {time.perf_counter() - started:.1f} s")
+        elif args.command == "refresh":
+            _refresh(args, settings)
         elif args.command == "counts":
-            from dataclasses import replace
             handle, problem = open_data(replace(settings, store_dir=args.store))
             if problem:
                 print(problem, file=sys.stderr)
@@ -73,6 +83,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: the store was left as it was before this run", file=sys.stderr)
+        print("interrupted: the store was left as it was before this run; run the same command again to "
+              "resume (finished requests are cached)", file=sys.stderr)
         return 130
     return 0
+
+
+def _refresh(args: argparse.Namespace, settings: Settings) -> None:
+    """Run ``refresh`` with a progress bar (requests, with an ETA) and print the summary."""
+    settings = replace(settings, store_dir=args.store)
+    started = time.perf_counter()
+    if args.archive:
+        with tqdm(unit=" file", desc="archive", file=sys.stderr, dynamic_ncols=True) as bar:
+            manifest = ingest_archive(args.archive, settings=settings,
+                                      progress=lambda name: (bar.set_postfix_str(name), bar.update(1)))
+    else:
+        months = parse_month_range(args.months)
+        with tqdm(total=None, unit=" req", desc="refresh", file=sys.stderr, dynamic_ncols=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            manifest = refresh_store(months, args.area, settings=settings, progress=progress)
+    for line in summary_lines(manifest):
+        print(line)
+    print(f"done in {time.perf_counter() - started:.1f} s")

@@ -16,10 +16,8 @@ that had finished.
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
 import geopandas as gpd
@@ -30,7 +28,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from data_sources.api_mapping import CITY, MET, category_names, records_to_frame
-from data_sources.errors import ApiError, CrimeTrustError, InputFileError, OfflineError, UnknownAreaError
+from data_sources.errors import ApiError, CrimeTrustError, OfflineError, UnknownAreaError
 from data_sources.police_api import Piece, PoliceApi, fetch_pieces
 from data_sources.schemas import STREET_CRIMES
 from data_sources.settings import CITY_OF_LONDON_CODE, CRS_DISPLAY, LONDON_CODE, Settings, get_settings
@@ -254,9 +252,6 @@ def refresh_months(
     return STREET_CRIMES.conform(out.reset_index(drop=True))
 
 
-STREET_MEMBER = re.compile(r"(?:^|/)(\d{4}-\d{2})/\1-([a-z0-9-]+)-street\.csv$")
-
-
 def _download(url: str, session: requests.Session, dest_dir: Path, timeout: float) -> Path:
     """Stream ``url`` to ``dest_dir`` (temp file, then rename); reuse a finished download."""
     name = Path(urlsplit(url).path).name or "archive.zip"
@@ -282,34 +277,16 @@ def _download(url: str, session: requests.Session, dest_dir: Path, timeout: floa
     return dest
 
 
-def archive_street_files(
-    path_or_url: str | Path,
-    forces: Sequence[str] = ("metropolitan", "city-of-london", "btp"),
-    *,
-    session: requests.Session | None = None,
-    settings: Settings | None = None,
-) -> Iterator[tuple[str, IO[bytes]]]:
-    """Yield ``(member name, open binary file)`` for the London forces' street CSVs in an archive.
+def download_archive(path_or_url: str | Path, *, session: requests.Session | None = None,
+                     settings: Settings | None = None) -> Path:
+    """Return a local path for a data.police.uk archive: the path itself, or a URL downloaded once.
 
-    ``path_or_url`` is a local data.police.uk archive zip or an http(s) URL, which is
-    streamed once into ``settings.cache_dir / "archives"`` and reused after. Members are
-    read one at a time without extracting the archive; each file object is valid until
-    the next one is yielded.
+    A URL is streamed into ``settings.cache_dir / "archives"`` (temp file, then rename) and
+    reused after; the archive is then read member by member by
+    :func:`data_sources.police_uk_csv.discover_street_files`, never extracted.
     """
     settings = settings or get_settings()
     text = str(path_or_url)
     if text.startswith(("http://", "https://")):
-        path = _download(text, session or requests.Session(), settings.cache_dir / "archives", settings.api_timeout_s)
-    else:
-        path = Path(path_or_url)
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise InputFileError(path, f"is not a readable zip archive ({e})",
-                             hint="re-download it from data.police.uk/data/archive") from e
-    with zf:
-        for info in zf.infolist():
-            m = STREET_MEMBER.search(info.filename)
-            if m and m.group(2) in forces:
-                with zf.open(info) as fh:
-                    yield info.filename, fh
+        return _download(text, session or requests.Session(), settings.cache_dir / "archives", settings.api_timeout_s)
+    return Path(path_or_url)

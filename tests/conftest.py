@@ -27,3 +27,14 @@ def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     store = tmp_path_factory.mktemp("real_store")
     manifest = build_store(shared_data, store)
     return store, manifest
+
+
+@pytest.fixture
+def small_data(shared_data: Path, tmp_path: Path) -> Path:
+    """A data folder linking the real boundaries, population, trust and harm folders, with an empty crime/."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for sub in ("boundaries", "population", "trust", "harm"):
+        (data / sub).symlink_to(shared_data / sub)
+    (data / "crime").mkdir()
+    return data

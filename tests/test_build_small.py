@@ -20,16 +20,6 @@ from data_sources.store import open_store
 BURGLARY = "crime/police_uk_met_street_burglary_only"
 
 
-@pytest.fixture
-def small_data(shared_data: Path, tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    for sub in ("boundaries", "population", "trust", "harm"):
-        (data / sub).symlink_to(shared_data / sub)
-    (data / "crime").mkdir()
-    return data
-
-
 def plain_month(shared_data: Path, month: str) -> bytes:
     return gzip.decompress((shared_data / BURGLARY / f"{month}-metropolitan-street.csv.gz").read_bytes())
 

@@ -16,10 +16,11 @@ from shapely.geometry import box
 from data_sources.api_mapping import BTP, CITY, MET
 from data_sources.errors import ApiError, InputFileError, UnknownAreaError
 from data_sources.police_api import PoliceApi
+from data_sources.police_uk_csv import discover_street_files
 from data_sources.rate_limit import LeakyBucket
 from data_sources.refresh import (
     MonthRangeError,
-    archive_street_files,
+    download_archive,
     hilbert_index,
     parse_month_range,
     plan_pieces,
@@ -232,22 +233,23 @@ def make_archive() -> bytes:
 def test_archive_members_from_a_local_zip(tmp_path: Path) -> None:
     path = tmp_path / "2024-01.zip"
     path.write_bytes(make_archive())
-    got = {name: fh.read() for name, fh in archive_street_files(path)}
-    assert sorted(got) == ["2024-01/2024-01-btp-street.csv", "2024-01/2024-01-city-of-london-street.csv",
-                           "2024-01/2024-01-metropolitan-street.csv"]
-    assert got["2024-01/2024-01-btp-street.csv"].endswith(b"x,btp\n")
-    assert [n for n, _ in archive_street_files(path, forces=("kent",))] == ["2024-01/2024-01-kent-street.csv"]
+    members = {Path(src.name).name: src for src in discover_street_files(download_archive(path))}
+    assert sorted(members) == ["2024-01-btp-street.csv", "2024-01-city-of-london-street.csv",
+                               "2024-01-kent-street.csv", "2024-01-metropolitan-street.csv"]
+    with members["2024-01-btp-street.csv"].open() as fh:
+        assert fh.read().endswith(b"x,btp\n")
+    assert members["2024-01-kent-street.csv"].force == "kent"
 
 
 def test_archive_download_via_session_is_cached(tmp_path: Path) -> None:
     with StubApi(files={"2024-01.zip": make_archive()}) as stub:
         settings = Settings(cache_dir=tmp_path, api_timeout_s=5)
-        names = [n for n, _ in archive_street_files(f"{stub.url}/files/2024-01.zip", settings=settings)]
-        assert len(names) == 3 and (tmp_path / "archives" / "2024-01.zip").is_file()
-        list(archive_street_files(f"{stub.url}/files/2024-01.zip", settings=settings))
+        path = download_archive(f"{stub.url}/files/2024-01.zip", settings=settings)
+        assert path == tmp_path / "archives" / "2024-01.zip" and len(discover_street_files(path)) == 4
+        download_archive(f"{stub.url}/files/2024-01.zip", settings=settings)
         assert len(stub.requests_to("files/")) == 1
         with pytest.raises(ApiError, match="HTTP 404"):
-            list(archive_street_files(f"{stub.url}/files/missing.zip", settings=settings))
+            download_archive(f"{stub.url}/files/missing.zip", settings=settings)
         assert not list((tmp_path / "archives").glob(".*"))  # no partial file left behind
 
 
@@ -255,4 +257,4 @@ def test_bad_archive_is_an_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputFileError, match="not a readable zip"):
-        list(archive_street_files(bad))
+        discover_street_files(download_archive(bad))
