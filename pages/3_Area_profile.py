@@ -1,12 +1,14 @@
 import streamlit as st
 
-from ui import data, state, widgets
+from ui import data, state, style, widgets
 
 st.set_page_config(page_title="Area profile · London crime and trust", layout="wide")
+style.apply_print_css()
 view = state.sidebar(area=True, compare=True)
 q = view.query
 names = data.area_names(q.level)
 st.title("Area profile")
+st.caption("Print-friendly: your browser's Print leaves out the sidebar and the controls.")
 widgets.data_banner()
 
 codes = sorted(names, key=names.get)
@@ -37,6 +39,11 @@ widgets.rate_line(row, london)
 
 st.subheader("Crime by month: this area, its borough and London")
 st.line_chart(data.profile_trend(q, area), x="month", y="rate", color="area", y_label="crimes per 1,000 residents")
+st.subheader("Crime by type, month by month" if q.source == "police_uk" else "Crime by offence group, month by month")
+widgets.type_trend_chart(data.type_trend(q, area), grouped=q.source == "mps_ward")
+st.subheader("Outcomes where known")
+widgets.outcomes_mix(*data.outcomes(area, table.attrs["start"], table.attrs["end"],
+                                    q.crime_types if q.source == "police_uk" else ()))
 st.subheader("Since the plan's launch")
 widgets.before_after(row)
 st.subheader("Trust over time (borough figure, 95% intervals)")

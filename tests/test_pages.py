@@ -249,3 +249,61 @@ def test_palettes_distinguishable_under_colour_blindness():
         d = np.sqrt(((sim[:, None, :] - sim[None, :, :]) ** 2).sum(-1))
         np.fill_diagonal(d, 1)
         assert d.min() > 0.02, name
+
+
+def charts(at: AppTest) -> list:
+    return at.get("vega_lite_chart")
+
+
+def test_profile_type_trend_and_outcomes_on_snapshot():
+    at = run("pages/3_Area_profile.py", area="E05009317")
+    assert not at.exception
+    assert "Crime by offence group, month by month" in texts(at)
+    assert any("Offence group" in c.proto.spec for c in charts(at))
+    assert "Outcomes need the built store" in texts(at)
+    assert any("@media print" in m.value for m in at.markdown)
+    at.selectbox(key="src").set_value("police_uk").run()
+    assert not at.exception
+    assert "Crime by type, month by month" in texts(at)
+
+
+@pytest.mark.parametrize(("source", "area"), [("mps_ward", "E05009317"), ("mps_ward", "E09000030"),
+                                              ("police_uk", "E09000030")])
+def test_type_trend_sums_to_monthly_trend(source, area):
+    """The per-type counts add up to the area's monthly total from analysis.measures."""
+    import numpy as np
+
+    from analysis.measures import CrimeQuery, monthly_trend
+    from ui import data
+
+    q = CrimeQuery(source=source, start="2022-01" if source == "police_uk" else None,
+                   end="2022-12" if source == "police_uk" else None)
+    by_type = data.by_type_frame(data.tables(), q, area)
+    total = monthly_trend(data.tables(), q, area).set_index("month")["count"]
+    assert by_type["type"].nunique() > 3
+    np.testing.assert_allclose(by_type.groupby("month")["count"].sum().reindex(total.index), total)
+
+
+def test_outcomes_mix_from_street_rows(monkeypatch):
+    """Outcomes count the area's street-level rows; crimes without an outcome are counted apart."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from ui import data
+
+    rows = pd.DataFrame({"ward_code": ["W1", "W1", "W1", "W2"], "borough_code": ["B1"] * 4,
+                         "crime_type": ["Burglary", "Burglary", "Robbery", "Burglary"],
+                         "last_outcome": ["Under investigation", None, "Under investigation", "Local resolution"]})
+    handle = SimpleNamespace(kind="store", root=Path("/fake"), manifest={"built_at": "test-outcomes"},
+                             street_months=lambda: ["2024-01"], read_street=lambda months, columns: rows[columns])
+    monkeypatch.setattr(data, "loaded", lambda: data.Loaded(handle, None))
+    data._outcome_counts.clear()
+    frame, note = data.outcomes("W1", "2024-01", "2024-01")
+    assert frame.to_dict("list") == {"outcome": ["Under investigation"], "crimes": [2], "share": [1.0]}
+    assert "2 of 3 have an outcome" in note
+    frame, _ = data.outcomes("B1", "2024-01", "2024-01", ("Burglary",))
+    assert dict(zip(frame["outcome"], frame["crimes"], strict=True)) == {"Under investigation": 1,
+                                                                         "Local resolution": 1}
+    assert data.outcomes("W1", "2025-01", "2025-02")[0] is None
+    data._outcome_counts.clear()

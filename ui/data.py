@@ -29,9 +29,11 @@ from analysis.measures import (
     london_row,
     monthly_trend,
     months_available,
+    resolve_period,
+    selected_types,
 )
 from analysis.priorities import FlagSettings, priority_table
-from data_sources.errors import CrimeTrustError, StoreError
+from data_sources.errors import CrimeTrustError, StoreError, UnknownAreaError
 from data_sources.settings import LONDON_CODE, get_settings
 from data_sources.store import DataHandle, open_data, open_snapshot
 from ui import style
@@ -110,7 +112,7 @@ def table(name: str):
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
     for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table, _area_trust,
-                   _area_table, _street_bins, _export, _trends):
+                   _area_table, _street_bins, _export, _trends, _type_trend, _outcome_counts):
         cached.clear()
 
 
@@ -349,6 +351,109 @@ def compare_trend(q: CrimeQuery, area_codes: tuple[str, ...]) -> pd.DataFrame:
     """Return monthly rates for up to four areas and London, long format."""
     with shown_errors():
         return _trends(loaded().key, q, (*area_codes, LONDON_CODE))
+
+
+def by_type_frame(t: AnalysisTables, q: CrimeQuery, area_code: str) -> pd.DataFrame:
+    """Return an area's monthly counts per crime type (police.uk) or offence group (Met), long format.
+
+    Pure (no Streamlit); it belongs in ``analysis.measures`` beside ``monthly_trend``, which
+    sums the types away. Counts come from the same cube over the query's resolved period and
+    selected types; months the source does not cover the City of London are NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month, type, count``, one row per month and type (or group) with any crime in the period.
+    """
+    cube = t.cubes[q.source]
+    start, end = resolve_period(t, q)
+    i0, i1 = cube.month_index(start), cube.month_index(end)
+    assert i0 is not None and i1 is not None
+    wards = t.wards
+    rows = (wards["area_code"] == area_code).to_numpy()
+    if not rows.any():
+        rows = (wards["borough_code"] == area_code).to_numpy()
+    if not rows.any():
+        raise UnknownAreaError(f"unknown area code {area_code!r}; expected a ward or a borough")
+    keep = set(selected_types(t, q))
+    columns = [i for i, name in enumerate(cube.types) if name in keep]
+    labels = [(cube.groups[i].capitalize() if q.source == "mps_ward" else cube.types[i]) for i in columns]
+    block = cube.counts[rows][:, i0:i1 + 1][:, :, columns].sum(axis=0)  # months × types
+    frame = pd.DataFrame(block, index=pd.Index(cube.months[i0:i1 + 1], name="month"), columns=labels)
+    frame = frame.T.groupby(level=0).sum().T  # Met subgroups → offence groups
+    if t.city_ward >= 0 and rows[t.city_ward]:
+        frame.loc[~cube.city_months[i0:i1 + 1]] = float("nan")
+    frame = frame.loc[:, frame.sum() > 0]
+    return frame.reset_index().melt(id_vars="month", var_name="type", value_name="count")
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _type_trend(key: str, q: CrimeQuery, area_code: str) -> pd.DataFrame:
+    return by_type_frame(tables(), q, area_code)
+
+
+def type_trend(q: CrimeQuery, area_code: str) -> pd.DataFrame:
+    """Return an area's monthly counts by crime type or offence group (see ``by_type_frame``)."""
+    with shown_errors():
+        return _type_trend(loaded().key, q, area_code)
+
+
+NO_OUTCOME = "no outcome recorded"
+
+
+@st.cache_data(show_spinner="Reading outcomes…", max_entries=8)
+def _outcome_counts(key: str, months: tuple[str, ...]) -> pd.DataFrame:
+    rows = loaded().handle.read_street(list(months), columns=["ward_code", "borough_code", "crime_type",
+                                                              "last_outcome"])
+    rows["last_outcome"] = rows["last_outcome"].fillna(NO_OUTCOME).replace("", NO_OUTCOME)
+    return rows.groupby(list(rows.columns), dropna=False, observed=True).size().rename("n").reset_index()
+
+
+def outcomes(area_code: str, start: str, end: str, crime_types: tuple[str, ...] = ()) -> tuple[pd.DataFrame | None,
+                                                                                                str]:
+    """Return the last-outcome mix of an area's police.uk street-level crimes, and a note on what it covers.
+
+    Parameters
+    ----------
+    area_code
+        A ward or a borough.
+    start, end
+        The period ('YYYY-MM'); only months the store has street-level rows for are read.
+    crime_types
+        police.uk types to keep; empty for all.
+
+    Returns
+    -------
+    (pandas.DataFrame or None, str)
+        ``outcome, crimes, share`` (share of crimes with a recorded outcome), largest first;
+        None when there is nothing to show, with the reason as the note.
+    """
+    handle = loaded().handle
+    if handle.kind == "snapshot":
+        return None, ("Outcomes need the built store (`python -m data_sources build`): the embedded snapshot "
+                      "holds counts only, not individual crimes.")
+    months_with_rows = tuple(m for m in handle.street_months() if start <= m <= end)
+    if not months_with_rows:
+        return None, f"The store has no police.uk street-level crimes for {start}–{end}."
+    with shown_errors():
+        counts = _outcome_counts(loaded().key, months_with_rows)
+    column = "ward_code" if area_code in set(counts["ward_code"]) else "borough_code"
+    here = counts[counts[column] == area_code]
+    if crime_types:
+        here = here[here["crime_type"].isin(crime_types)]
+    total = int(here["n"].sum())
+    known = here[here["last_outcome"] != NO_OUTCOME]
+    mix = known.groupby("last_outcome")["n"].sum().sort_values(ascending=False)
+    span = f"{months_with_rows[0]}–{months_with_rows[-1]}"
+    if mix.empty:
+        return None, f"No police.uk crime here in {span} has an outcome recorded ({total:,} crimes)."
+    frame = pd.DataFrame({"outcome": mix.index.astype(str), "crimes": mix.to_numpy(dtype=int),
+                          "share": mix.to_numpy(dtype=float) / mix.sum()})
+    kinds = sorted(here["crime_type"].dropna().unique())
+    types = ", ".join(kinds) if len(kinds) <= 3 else f"{len(kinds)} crime types"
+    return frame, (f"police.uk street-level crimes, {span} ({types}): {int(mix.sum()):,} of {total:,} have an "
+                   "outcome recorded; the latest outcome is shown, and recent crimes are often still "
+                   "under investigation.")
 
 
 def method_text() -> str | None:

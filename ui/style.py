@@ -55,6 +55,32 @@ h1 { font-size: 56px !important; } h2 { font-size: 40px !important; } h3 { font-
 """
 
 
+_PRINT_CSS = """
+<style>
+@media print {
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="collapsedControl"],
+  header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+  [data-testid="stSelectbox"], [data-testid="stMultiSelect"], [data-testid="stCheckbox"],
+  [data-testid="stButton"], [data-testid="stDownloadButton"], [data-testid="stSlider"],
+  [data-testid="stRadio"], [data-testid="stTextInput"], [data-testid="stFileUploader"],
+  [data-testid="stElementToolbar"], .st-key-meeting, .no-print { display: none !important; }
+  [data-testid="stMain"], [data-testid="stAppViewContainer"], .block-container, [data-testid="stMainBlockContainer"] {
+    margin: 0 !important; padding: 0.5cm !important; max-width: 100% !important; width: 100% !important;
+    overflow: visible !important; }
+  [data-testid="stVegaLiteChart"], [data-testid="stMetric"], [data-testid="stDataFrame"], [data-testid="stTable"] {
+    break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  * { -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }
+}
+</style>
+"""
+
+
+def apply_print_css() -> None:
+    """Make the page print cleanly: hide the sidebar and every control, keep charts whole (static CSS)."""
+    st.markdown(_PRINT_CSS, unsafe_allow_html=True)
+
+
 def apply_meeting_mode(on: bool) -> None:
     """Inject the large-type, high-contrast, controls-hidden CSS when meeting mode is on."""
     if on:

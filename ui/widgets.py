@@ -130,6 +130,35 @@ def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool
                "assuming about 100 interviews per borough per quarter (MOPAC does not publish sample sizes).")
 
 
+def type_trend_chart(frame: pd.DataFrame, *, grouped: bool) -> None:
+    """Stacked monthly bars per crime type (police.uk) or offence group (Met) from ``data.type_trend``."""
+    if frame.empty or frame["count"].isna().all():
+        st.info("No crime counts for this area in this period (the source does not cover it).")
+        return
+    title = "Offence group" if grouped else "Crime type"
+    order = frame.groupby("type")["count"].sum().sort_values(ascending=False).index.tolist()
+    ranked = frame.dropna().assign(type_rank=lambda f: f["type"].map({t: i for i, t in enumerate(order)}))
+    chart = alt.Chart(ranked).mark_bar().encode(
+        x=alt.X("month:O", title="Month"), y=alt.Y("count:Q", title="Crimes", stack=True),
+        color=alt.Color("type:N", title=title, sort=order, scale=alt.Scale(scheme="tableau20")),
+        order=alt.Order("type_rank:Q"), tooltip=["month", "type", alt.Tooltip("count:Q", format=",.0f")],
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def outcomes_mix(frame: pd.DataFrame | None, note: str) -> None:
+    """Bar chart of the latest recorded outcomes (shares), or the note saying why there is none."""
+    if frame is None:
+        st.info(note)
+        return
+    chart = alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("outcome:N", title=None, sort="-x", axis=alt.Axis(labelLimit=360)),
+        x=alt.X("share:Q", title="Share of crimes with an outcome", axis=alt.Axis(format="%")),
+        tooltip=["outcome", alt.Tooltip("crimes:Q", format=",d"), alt.Tooltip("share:Q", format=".0%")])
+    st.altair_chart(chart, width="stretch")
+    st.caption(note)
+
+
 def compare_frame(picked: pd.DataFrame, label: str) -> pd.DataFrame:
     """The side-by-side table for Compare: one column per area."""
     out = pd.DataFrame({
