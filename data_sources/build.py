@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -206,10 +207,12 @@ def read_street_inputs(sources: list[StreetInput], geo: Geography, cache: InputC
         if key not in chosen or rank >= chosen[key][0]:
             chosen[key] = (rank, src)
     winners = {id(s) for _, s in chosen.values()}
-    frames, seen_sha = [], set()
+    frames: list[pd.DataFrame] = []
+    seen_sha: set[str] = set()
+    meta: dict[str, Any]
     for src in sources:
         progress(f"street file {Path(src.name).name}")
-        sha = cache.fingerprint(src, lambda s=src: _content_key(s))
+        sha = cache.fingerprint(src, partial(_content_key, src))
         cached = cache.get(sha)
         if cached is None:
             frame, report = read_street_file(src)
@@ -437,14 +440,14 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         "wards": geo.wards,
         "boroughs": geo.boroughs,
     }
-    sources = {"police_uk_street": street_acc, "police_uk_fetched": fetched_acc,
-               "police_uk_points_2022": points_acc, "mps_ward": mps_acc, "pas": trust_acc}
-    manifest = {
+    accounts = {"police_uk_street": street_acc, "police_uk_fetched": fetched_acc,
+                "police_uk_points_2022": points_acc, "mps_ward": mps_acc, "pas": trust_acc}
+    manifest: dict[str, Any] = {
         "kind": "store",
         "built_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "code_version": code_version(),
         "data_dir": str(data_dir),
-        "sources": {k: v.as_dict() for k, v in sources.items()},
+        "sources": {k: v.as_dict() for k, v in accounts.items()},
         "tables": {k: len(v) for k, v in tables.items()},
     }
     say("writing the store")

@@ -95,8 +95,11 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> None:
     started = time.perf_counter()
     if args.archive:
         with tqdm(unit=" file", desc="archive", file=sys.stderr, dynamic_ncols=True) as bar:
-            manifest = ingest_archive(args.archive, settings=settings,
-                                      progress=lambda name: (bar.set_postfix_str(name), bar.update(1)))
+            def one_file(name: str) -> None:
+                bar.set_postfix_str(name)
+                bar.update(1)
+
+            manifest = ingest_archive(args.archive, settings=settings, progress=one_file)
     else:
         months = parse_month_range(args.months)
         with tqdm(total=None, unit=" req", desc="refresh", file=sys.stderr, dynamic_ncols=True) as bar:

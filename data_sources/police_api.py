@@ -199,7 +199,7 @@ class PoliceApi:
         edition: str = "",
     ) -> None:
         self.settings = settings or get_settings()
-        self.session: SessionLike = session if session is not None else requests.Session()
+        self.session: SessionLike = session if session is not None else requests.Session()  # type: ignore[assignment]
         self.base_url = self.settings.api_url.rstrip("/")
         self.limiter = limiter or LeakyBucket(self.settings.api_rate_per_s, self.settings.api_burst)
         if cache is None or cache is True:

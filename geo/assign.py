@@ -59,7 +59,9 @@ class WardLocator:
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Return the ward code for each WGS84 point (``None`` outside every ward or without coordinates)."""
         idx = self.locate_index(lon, lat)
-        return np.where(idx >= 0, self.codes[np.maximum(idx, 0)], None)
+        codes = np.full(idx.shape, None, dtype=object)
+        codes[idx >= 0] = self.codes[idx[idx >= 0]]
+        return codes
 
     def locate_index(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Return each WGS84 point's ward position in ``codes`` (-1: no ward, or no coordinates).
