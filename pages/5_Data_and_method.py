@@ -1,12 +1,13 @@
 import streamlit as st
 
-from ui import data, state, uploads, widgets
+from ui import data, refresh, state, uploads, widgets
 
 st.set_page_config(page_title="Data and method · London crime and trust", layout="wide")
 view = state.sidebar(crime=False, trust=False)
 handle = data.handle()
 st.title("Data and method")
 widgets.data_banner()
+refresh.show_done_note()
 
 st.header("Where the data came from")
 st.write("Showing the built store." if handle.kind == "store" else
@@ -14,6 +15,8 @@ st.write("Showing the built store." if handle.kind == "store" else
 st.write(f"Built {handle.manifest.get('built_at', 'at an unknown time')}, code version "
          f"{handle.manifest.get('code_version', 'unknown')}.")
 st.dataframe(widgets.sources_frame(handle.manifest), key="sources_table", width="stretch")
+st.subheader("Months per source")
+refresh.months_panel()
 st.caption("Contains public sector information licensed under the Open Government Licence v3.0: police.uk "
            "street-level crime, Metropolitan Police Service ward recorded crime, MOPAC Public Attitude Survey, "
            "ONS Census 2021 population and lookups.")
@@ -33,5 +36,5 @@ st.write(f"Rule: {state.METHODS[view.flags.method]}; crime at or above the {view
 st.header("Your own trust table")
 uploads.trust_upload()
 
-st.header("Live data")
-uploads.refresh_panel()
+st.header("Live data: refresh from police.uk")
+refresh.refresh_panel()

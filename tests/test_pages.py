@@ -307,3 +307,148 @@ def test_outcomes_mix_from_street_rows(monkeypatch):
                                                                          "Local resolution": 1}
     assert data.outcomes("W1", "2025-01", "2025-02")[0] is None
     data._outcome_counts.clear()
+
+
+FETCHED = [{"path": "inputs/ingested/api-2025-03.parquet", "month": "2025-03", "kind": "api", "scope": "London",
+            "fetched_at": "2025-04-02T09:15:00Z", "source": "https://data.police.uk/api (2025-04)", "rows": 91234}]
+
+
+@pytest.fixture
+def fake_store(tmp_path, monkeypatch) -> Path:
+    """A 'built store' made of the snapshot's tables, whose manifest lists one fetched month."""
+    import json
+    import shutil
+
+    store = tmp_path / "store"
+    version = store / "versions" / "v1"
+    shutil.copytree(ROOT / "data" / "snapshot", version)
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["sources"]["police_uk_fetched"] = {"months": ["2025-03"], "files": FETCHED, "rows_read": 91234}
+    manifest["data_dir"] = str(tmp_path / "raw")
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    (store / "CURRENT").write_text("v1")
+    monkeypatch.setenv("CRIME_TRUST_STORE", str(store))
+    monkeypatch.setenv("POLICE_API_URL", "http://127.0.0.1:9")  # refused at once: nothing leaves the machine
+    return store
+
+
+def frame_with(at: AppTest, column: str):
+    """The first table on the page with this column (AppTest does not expose a dataframe's key)."""
+    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    assert frames, f"no table with a {column!r} column"
+    return frames[0]
+
+
+def refresh(at: AppTest, months: str) -> AppTest:
+    at.text_input(key="refresh_months").input(months)
+    at.button(key="refresh_go").click()
+    return at.run()
+
+
+def test_refresh_on_snapshot_says_build_first():
+    at = run("pages/5_Data_and_method.py")
+    assert "Refreshing needs a built store" in texts(at)
+    assert "python -m data_sources build" in texts(at)
+    assert not [b for b in at.button if b.key in ("refresh_go", "rebuild")]
+    held = frame_with(at, "months held")
+    assert "mps_ward" in set(held["source"])
+    assert "No months have been fetched" in texts(at)
+
+
+def test_months_listing_shows_when_each_fetched_month_was_fetched(fake_store):
+    at = run("pages/5_Data_and_method.py")
+    assert not at.exception
+    assert "built store" in texts(at)
+    fetched = frame_with(at, "fetched_at")
+    assert fetched[["month", "fetched_at", "kind", "scope"]].values.tolist() == [
+        ["2025-03", "2025-04-02T09:15:00Z", "api", "London"]]
+    held = frame_with(at, "months held").set_index("source")
+    assert held.loc["police_uk_fetched", "months held"] == "2025-03"
+    assert held.loc["mps_ward", "months"] == 24
+
+
+def test_refresh_offline_keeps_showing_the_store(fake_store, monkeypatch):
+    from data_sources.errors import OfflineError
+    from ui import refresh as refresh_mod
+
+    at = run("pages/5_Data_and_method.py")
+    refresh(at, "2025-03")  # the connection check fails (port 9 refuses)
+    assert not at.exception
+    assert "No internet connection: showing the data already in the store" in texts(at)
+
+    def offline(*args, **kwargs):
+        raise OfflineError("cannot reach https://data.police.uk/api")
+    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(refresh_mod, "refresh_store", offline)
+    refresh(at, "2025-03")
+    assert not at.exception
+    assert "No internet connection: showing the data already in the store" in texts(at)
+    assert not at.error
+    assert frame_with(at, "fetched_at").shape[0] == 1
+
+
+def test_refresh_bad_months_and_failures_are_one_error(fake_store, monkeypatch):
+    from data_sources.errors import ApiError
+    from ui import refresh as refresh_mod
+
+    at = run("pages/5_Data_and_method.py")
+    refresh(at, "2025-13")
+    assert "is not YYYY-MM" in at.error[0].value
+    refresh(at, "2025-03..2025-01")
+    assert "ends before it starts" in at.error[0].value
+
+    def fails(*args, **kwargs):
+        raise ApiError("police.uk answered 500 five times for 2025-03")
+    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(refresh_mod, "refresh_store", fails)
+    refresh(at, "2025-03")
+    assert not at.exception
+    assert at.error[0].value == "The refresh failed: police.uk answered 500 five times for 2025-03"
+
+
+def test_refresh_success_reports_and_reopens(fake_store, monkeypatch):
+    from ui import data
+    from ui import refresh as refresh_mod
+
+    calls = []
+
+    def fake_refresh(months, area, *, settings, client=None, progress=None):
+        calls.append((months, area))
+        for done in range(3):
+            progress(done, 2)
+        return {"built_at": "2025-04-03 10:00:00 UTC"}
+    reopened = []
+    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(refresh_mod, "refresh_store", fake_refresh)
+    monkeypatch.setattr(data, "reopen", lambda: reopened.append(1))
+    at = run("pages/5_Data_and_method.py")
+    at.selectbox(key="refresh_area").set_value("E09000030")
+    refresh(at, "2025-01..2025-02")
+    assert not at.exception
+    assert calls == [(["2025-01", "2025-02"], "E09000030")]
+    assert reopened == [1]
+    assert "Fetched 2025-01–2025-02 for Tower Hamlets; store rebuilt 2025-04-03 10:00:00 UTC." in [
+        s.value for s in at.success]
+
+
+def test_rebuild_button_only_with_a_store(fake_store, monkeypatch):
+    from ui import data
+    from ui import refresh as refresh_mod
+
+    built = []
+    monkeypatch.setattr(refresh_mod, "build_store", lambda d, s: built.append((d, s)) or {"built_at": "now"})
+    monkeypatch.setattr(data, "reopen", lambda: None)
+    at = run("pages/5_Data_and_method.py")
+    at.button(key="rebuild").click().run()
+    assert not at.exception
+    assert built == [(fake_store.parent / "raw", fake_store)]
+    assert "Store rebuilt now." in [s.value for s in at.success]
+
+
+@pytest.mark.parametrize(("months", "runs"), [
+    ([], ""), (["2021-01"], "2021-01"), (["2021-12", "2022-01"], "2021-12–2022-01"),
+    (["2021-01", "2021-02", "2021-03", "2022-05"], "2021-01–2021-03, 2022-05")])
+def test_month_runs(months, runs):
+    from ui.refresh import month_runs
+
+    assert month_runs(months) == runs

@@ -109,6 +109,12 @@ def table(name: str):
         _reopen_after(e)
 
 
+def reopen() -> None:
+    """Forget the open data and every cache, so the next read opens the store's current version."""
+    _open.clear()
+    clear_derived()
+
+
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
     for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table, _area_trust,

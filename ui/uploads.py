@@ -1,9 +1,10 @@
-"""Uploading a user's trust table (validated, previewed, saved only on confirmation) and refresh.
+"""Uploading a user's trust table (validated, previewed, saved only on confirmation).
 
 An upload is written to a private temporary file only so that the project's own reader
 (``data_sources.pas.read_trust_table``) can validate it; nothing reaches the store unless
 the user presses the confirm button, and even then it goes to ``store/inputs/uploads``
-for the next build to pick up, never into a live table.
+for the next build to pick up (``data_sources.build`` reads every CSV there), never into a
+live table.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import requests
 import streamlit as st
 
+from data_sources.build import UPLOADS
 from data_sources.errors import CrimeTrustError
 from data_sources.pas import read_trust_table
 from data_sources.settings import get_settings
 from data_sources.store import write_atomic_bytes
-from ui import data
+from ui import data, refresh
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -45,6 +46,11 @@ def trust_upload() -> None:
     """Draw the upload box, the validation result and the confirm button."""
     st.write("A CSV with columns `area_code, period_end (YYYY-MM-DD), measure_id, proportion` and optionally "
              "`area_level, measure_label, sample_size` — for example ward-level survey results you hold.")
+    store = data.handle().kind == "store"
+    saved = sorted(p.name for p in (get_settings().store_dir / UPLOADS).glob("*.csv"))
+    if saved:
+        st.caption(f"Saved uploads the build reads: {', '.join(saved)}.")
+    refresh.rebuild_button()
     upload = st.file_uploader("Trust table (CSV)", type=["csv"], key="trust_upload")
     if upload is None:
         return
@@ -56,22 +62,9 @@ def trust_upload() -> None:
     st.success(f"{len(frame)} rows read and checked. Preview (nothing is saved yet):")
     st.dataframe(frame.head(50), key="upload_preview", width="stretch")
     if st.button("Save for the next build", key="confirm_upload"):
-        folder = get_settings().store_dir / "inputs" / "uploads"
+        folder = get_settings().store_dir / UPLOADS
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic_bytes(folder / "trust_upload.csv", upload.getvalue())
-        st.success("Saved. Run `python -m data_sources build` to add it to the store.")
-
-
-def refresh_panel() -> None:
-    """Say how live data is refreshed; check the connection only when asked."""
-    handle = data.handle()
-    st.write("Refreshing street-level crimes from the police.uk API runs from the command line "
-             "(`python -m data_sources build` after a refresh); the app reads whatever the store holds.")
-    if st.button("Check the connection to police.uk", key="check_online"):
-        try:
-            requests.head(get_settings().api_url + "/forces", timeout=3)
-        except requests.RequestException:
-            where = "store" if handle.kind == "store" else "embedded snapshot"
-            st.warning(f"No internet connection: showing the data already in the {where}.")
-        else:
-            st.success("police.uk is reachable: run the refresh from the command line to fetch new months.")
+        rebuild = " (or press “Rebuild the store now” above)" if store else ""
+        st.success(f"Saved as {UPLOADS}/trust_upload.csv (replacing any earlier upload); "
+                   f"run `{refresh.BUILD_COMMAND}`{rebuild} to use it.")
