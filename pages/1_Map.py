@@ -9,6 +9,8 @@ st.title("Where crime is high and trust is low")
 widgets.data_banner()
 
 table = data.area_table(q, view.flags)
+if view.colouring == "hotspot":
+    table = data.with_hotspots(table, q, view.flags)
 label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
 rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
@@ -29,6 +31,8 @@ with map_col:
 with legend_col:
     if view.colouring == "bivariate":
         widgets.bivariate_legend(large=view.meeting)
+    elif view.colouring == "hotspot":
+        widgets.hotspot_legend(table["hotspot"].value_counts().to_dict(), large=view.meeting)
     else:
         widgets.sequential_legend(label, table["value"].min(), table["value"].max(), large=view.meeting)
     st.metric("Flagged areas", len(flagged))

@@ -452,3 +452,35 @@ def test_month_runs(months, runs):
     from ui.refresh import month_runs
 
     assert month_runs(months) == runs
+
+
+def test_flagged_outline_is_cased_black_and_white():
+    import json
+
+    from ui import style
+
+    at = run("pages/1_Map.py")
+    spec = json.loads(deck_json(at))
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    flagged = [f for f in layers["areas"]["data"] if f["properties"].get("f")]
+    assert flagged and all(f["properties"]["lc"] == [0, 0, 0] for f in flagged)
+    assert len(layers["flagged"]["data"]) == len(flagged) == int(at.metric[0].value)
+    assert layers["flagged"]["getLineColor"] == [255, 255, 255]
+    palette = {tuple(c) for row in style.BIVARIATE for c in row} | set(style.SEQUENTIAL)
+    assert style.FLAG_OVER not in palette and style.SELECTED not in palette
+    assert len(deck_json(at)) < 1_500_000
+
+
+def test_map_hotspot_colouring():
+    import json
+
+    from ui import style
+
+    at = run("pages/1_Map.py", colour="hotspot")
+    assert not at.exception
+    assert "Hot spots (Getis-Ord Gi" in texts(at)
+    fills = {tuple(f["properties"]["fill"]) for f in json.loads(deck_json(at))["layers"][0]["data"]}
+    assert style.HOTSPOT["hot"] in fills
+    assert "Hot spot (Gi*)" in deck_json(at)
+    at.radio(key="level").set_value("borough").run()
+    assert not at.exception

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +32,7 @@ from analysis.measures import (
     resolve_period,
     selected_types,
 )
-from analysis.priorities import FlagSettings, priority_table
+from analysis.priorities import FlagSettings, hotspot_columns, priority_table
 from data_sources.errors import CrimeTrustError, StoreError, UnknownAreaError
 from data_sources.settings import LONDON_CODE, get_settings
 from data_sources.store import DataHandle, open_data, open_snapshot
@@ -118,7 +118,7 @@ def reopen() -> None:
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
     for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table, _area_trust,
-                   _area_table, _street_bins, _export, _trends, _type_trend, _outcome_counts):
+                   _area_table, _street_bins, _export, _trends, _type_trend, _outcome_counts, _hotspots):
         cached.clear()
 
 
@@ -286,6 +286,26 @@ def area_table(q: CrimeQuery, flags: FlagSettings) -> pd.DataFrame:
     with shown_errors(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # tied terciles (ward trust is the borough's)
         return _area_table(loaded().key, q, flags)
+
+
+def with_hotspots(table: pd.DataFrame, q: CrimeQuery, flags: FlagSettings) -> pd.DataFrame:
+    """Return ``table`` (a priority table) with the Gi* and local Moran columns added (slow; on demand).
+
+    The statistics use the crime value and the trust figure only, so they are computed and
+    cached with the thresholds reset: moving a slider does not recompute them.
+    """
+    base = replace(flags, method="percentile", crime_pct=2 / 3, trust_pct=1 / 3)
+    with shown_errors(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # islands are labelled "no neighbours"
+        columns = _hotspots(loaded().key, q, base, area_table(q, base))
+    out = table.join(columns, on="area_code")
+    out.attrs = dict(table.attrs)
+    return out
+
+
+@st.cache_data(show_spinner="Finding hot spots (Gi*)…", max_entries=32)
+def _hotspots(key: str, q: CrimeQuery, flags: FlagSettings, _table: pd.DataFrame) -> pd.DataFrame:
+    return hotspot_columns(tables(), _table).set_index(_table["area_code"].astype(str))
 
 
 def export(q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:

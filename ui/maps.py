@@ -26,8 +26,9 @@ TOOLTIP = {"html": "{t}", "style": {"backgroundColor": "#fff", "color": "#000", 
                                    "border": "1px solid #333", "maxWidth": "360px"}}
 
 
-_FLAG_LINE = list(style.FLAG_OVER)
+_FLAG_LINE = list(style.FLAG_UNDER)
 _PLAIN_LINE = [255, 255, 255]
+FLAG_LAYER = "flagged"
 
 
 class CompactDeck(pdk.Deck):
@@ -52,7 +53,7 @@ def _features(geometry: Mapping[str, dict], rows: pd.DataFrame, flagged: set[str
             continue
         props = {"code": code, "fill": list(fill), "t": tip}
         if code in flagged:
-            props.update(f=1, lc=_FLAG_LINE, lw=2.5)
+            props.update(f=1, lc=_FLAG_LINE, lw=style.FLAG_UNDER_PX)
         else:
             props.update(lc=_PLAIN_LINE, lw=0.5)
         out.append({"type": "Feature", "geometry": geom, "properties": props})
@@ -76,8 +77,9 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
     borough_lines
         GeoJSON features of the borough outlines.
     flagged
-        Area codes to outline thickly in yellow (the priority areas); the outline is a
-        per-feature property, so no geometry is sent twice.
+        Area codes to ring (the priority areas) with a cased line: the black casing is a
+        per-feature property of the area layer, and a thin white core is drawn on top by a
+        second, outline-only layer (the one place flagged geometry is sent twice).
     selected
         An area code to outline as the current selection.
     """
@@ -91,10 +93,15 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
     layers.append(pdk.Layer(
         "GeoJsonLayer", id="boroughs", data=borough_lines, pickable=False, stroked=True, filled=False,
         get_line_color=list(style.BOROUGH_LINE), line_width_min_pixels=1.5))
+    cores = [{"type": "Feature", "geometry": geometry[c], "properties": {}} for c in sorted(flag_set) if c in geometry]
+    if cores:
+        layers.append(pdk.Layer(
+            "GeoJsonLayer", id=FLAG_LAYER, data=cores, pickable=False, stroked=True, filled=False,
+            get_line_color=list(style.FLAG_OVER), get_line_width=style.FLAG_OVER_PX, line_width_units="'pixels'"))
     if selected in geometry:
         layers.append(pdk.Layer("GeoJsonLayer", id="selected",
                                 data=[{"type": "Feature", "geometry": geometry[selected], "properties": {}}],
-                                stroked=True, filled=False, get_line_color=[255, 0, 255],
+                                stroked=True, filled=False, get_line_color=list(style.SELECTED),
                                 line_width_min_pixels=4))
     layers.extend(extra_layers)
     return CompactDeck(map_provider=None, layers=layers, initial_view_state=LONDON_VIEW, tooltip=TOOLTIP)
@@ -140,7 +147,9 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
         ``trust``/``trust_lo``/``trust_hi``, ``trust_note``, ``crime_class``,
         ``trust_class``, ``class_label``, ``flagged``).
     colouring
-        ``'bivariate'`` (3×3 crime × trust) or ``'measure'`` (viridis steps of ``value``).
+        ``'bivariate'`` (3×3 crime × trust), ``'measure'`` (viridis steps of ``value``) or
+        ``'hotspot'`` (Gi* classes; needs the ``hotspot`` and ``gi_z`` columns of
+        ``analysis.priorities.hotspot_columns``).
     measure_label
         How the chosen measure is named in the tooltip.
     level
@@ -150,6 +159,8 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
     if colouring == "bivariate":
         fills = [style.bivariate_colour(_CLASS.get(c, -1), _CLASS.get(t, -1))
                  for c, t in zip(table["crime_class"], table["trust_class"], strict=True)]
+    elif colouring == "hotspot":
+        fills = [style.HOTSPOT.get(h, style.NO_DATA) for h in table["hotspot"]]
     else:
         ranks = values.rank(pct=True, method="average")
         fills = [style.sequential_colour(float(p) - 1e-9 if p == p else float("nan")) for p in ranks]
@@ -167,6 +178,8 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
         if note:
             lines.append(("Note", "trust is the borough's figure" if level == "ward" and "borough" in note else note))
         lines.append(("Class", rec.class_label))
+        if colouring == "hotspot":
+            lines.append(("Hot spot (Gi*)", f"{rec.hotspot} (z = {_fmt(rec.gi_z, '.2f')})"))
         if rec.flagged:
             lines.append(("Priority", f"flagged (rank {int(rec.rank)}); {rec.robustness_periods}"))
         tips.append(tooltip_html(rec.area_name, lines))

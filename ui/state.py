@@ -29,7 +29,8 @@ PLAIN_MEASURES = {"count": "Number of crimes", "rate": "Crimes for every 1,000 p
                   "density": "Crimes per square kilometre"}
 METHODS = {"percentile": "Compare areas with each other (percentiles)",
            "interval": "Compare with London beyond the 95% intervals"}
-COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only"}
+COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only",
+              "hotspot": "Hot spots of crime (Gi*)"}
 CUSTOM = "Custom range"
 DEFAULT_PERIOD = "Last 12 months"
 

@@ -32,9 +32,16 @@ BIVARIATE: list[list[RGB]] = [
     [_hex("#000000"), _hex("#b36600"), _hex("#f3b300")],   # crime high
 ]
 NO_DATA: RGB = (200, 200, 200)
-#: Flagged areas: a wide dark line under a narrower yellow one reads on any fill.
+#: Flagged areas: a cased line, black 4 px under a white 1.5 px core. Neither is a palette colour
+#: (the old yellow outline vanished next to the orange cells), and the pair reads on any fill,
+#: including the black high-crime/low-trust cell, for every kind of colour vision.
 FLAG_UNDER: RGB = (0, 0, 0)
-FLAG_OVER: RGB = (255, 212, 0)
+FLAG_OVER: RGB = (255, 255, 255)
+FLAG_UNDER_PX, FLAG_OVER_PX = 4.0, 1.5
+#: The area currently selected (a profile opened from the map).
+SELECTED: RGB = (255, 0, 255)
+#: Getis-Ord Gi* hot spots: orange / purple (a colour-blind-safe diverging pair), grey otherwise.
+HOTSPOT: dict[str, RGB] = {"hot": _hex("#e66101"), "cold": _hex("#5e3c99"), "not significant": _hex("#e8e8e8")}
 BOROUGH_LINE: RGB = (60, 60, 60)
 
 _MEETING_CSS = """

@@ -52,7 +52,7 @@ def bivariate_legend(*, large: bool = False) -> None:
     cols = st.columns([2, 1, 1, 1])
     for t in range(3):
         cols[t + 1].caption(f"{names[t]} trust")
-    st.caption("Black: high crime and low trust. Yellow outline: flagged priority area.")
+    st.caption("Black: high crime and low trust. Black-and-white outline: flagged priority area.")
 
 
 def sequential_legend(label: str, low: float, high: float, *, large: bool = False) -> None:
@@ -67,7 +67,20 @@ def sequential_legend(label: str, low: float, high: float, *, large: bool = Fals
     left.caption(f"lowest ({low:,.1f})")
     right.caption(f"highest ({high:,.1f})")
     st.caption("Colours are ranks: each step holds about the same number of areas. "
-               "Yellow outline: flagged priority area.")
+               "Black-and-white outline: flagged priority area.")
+
+
+def hotspot_legend(counts: dict[str, int], *, large: bool = False) -> None:
+    """Draw the Gi* legend: hot, cold and not significant, with how many areas each."""
+    height = 40 if large else 18
+    st.markdown("**Hot spots (Getis-Ord Gi\\*)**")
+    for label, rgb in style.HOTSPOT.items():
+        swatch, text = st.columns([1, 3])
+        with swatch:
+            _swatch(rgb, height)
+        text.caption(f"{label} ({counts.get(label, 0)})")
+    st.caption("Hot: the area and its neighbours together have more crime than the London average, beyond chance "
+               "(5% false discovery rate). Grey: no data. Black-and-white outline: flagged priority area.")
 
 
 def fmt(x: object, spec: str = ",.1f") -> str:
