@@ -26,7 +26,11 @@ widgets.trust_chart(trust, chosen)
 st.subheader("Latest figures, lowest first")
 table = latest[["area_name", "proportion", "lo", "hi", "change_since_plan", "diff_vs_london"]].rename(columns={
     "area_name": "Borough", "proportion": "Share agreeing", "lo": "95% low", "hi": "95% high",
-    "change_since_plan": "Change since Dec 2022 (points)", "diff_vs_london": "Difference from London"})
+    "change_since_plan": "Change since Dec 2022", "diff_vs_london": "Difference from London"})
+points = ["Change since Dec 2022", "Difference from London"]
+table[points] = table[points] * 100  # proportions → percentage points
 percent = st.column_config.NumberColumn(format="percent")
 st.dataframe(table, key="trust_table", hide_index=True, width="stretch",
-             column_config={c: percent for c in ("Share agreeing", "95% low", "95% high")})
+             column_config={**{c: percent for c in ("Share agreeing", "95% low", "95% high")},
+                            **{c: st.column_config.NumberColumn(format="%+.1f pts", help=widgets.POINTS_HELP)
+                               for c in points}})

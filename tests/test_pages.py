@@ -484,3 +484,19 @@ def test_map_hotspot_colouring():
     assert "Hot spot (Gi*)" in deck_json(at)
     at.radio(key="level").set_value("borough").run()
     assert not at.exception
+
+
+def test_trust_change_in_percentage_points():
+    from analysis.trust import trust_table
+    from ui import data
+    from ui.widgets import points
+
+    assert points(0.04) == "+4.0 pts" and points(-0.012) == "-1.2 pts" and points(float("nan")) == "no data"
+    at = run("pages/4_Trust.py")
+    shown = at.dataframe[0].value.set_index("Borough")["Change since Dec 2022"]
+    raw = trust_table(data.tables(), "trust_mps", level="borough")
+    raw = raw[raw["period_end"] == raw["period_end"].max()].set_index("area_name")["change_since_plan"]
+    assert (shown - raw.reindex(shown.index).astype(float) * 100).abs().max() < 1e-9
+    assert shown.abs().max() > 1  # points, not proportions
+    profile = run("pages/3_Area_profile.py", area="E05009317")
+    assert next(m.value for m in profile.metric if m.label == "Trust change since Dec 2022").endswith(" pts")

@@ -97,6 +97,18 @@ def pct(x: object) -> str:
     return fmt(x, ".0%")
 
 
+POINTS_HELP = "Percentage points: 0.72 → 0.76 is +4.0 pts."
+
+
+def points(x: object) -> str:
+    """Format a change of proportions in percentage points, e.g. 0.04 → '+4.0 pts'."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "no data"
+    return "no data" if v != v else f"{v * 100:+.1f} pts"
+
+
 def interval(lo: object, hi: object) -> str:
     """Describe a 95% interval of proportions."""
     return f"95% interval {pct(lo)} to {pct(hi)}"
@@ -116,8 +128,7 @@ def before_after(row: pd.Series) -> None:
     cols[0].metric("Crime vs previous period", pct(row["change_prev"]))
     cols[1].metric("Crime vs same months of 2022", pct(row["change_vs_2022"]),
                    help="The plan 'A New Met for London' launched in early 2023; no data reads 'no data'.")
-    change = row.get("trust_change_since_plan")
-    cols[2].metric("Trust change since Dec 2022", "no data" if change != change else f"{change * 100:+.0f} points")
+    cols[2].metric("Trust change since Dec 2022", points(row.get("trust_change_since_plan")), help=POINTS_HELP)
 
 
 def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool = True) -> None:
