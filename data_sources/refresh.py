@@ -244,7 +244,8 @@ def refresh_months(
                 recs = client.no_location_crimes(month, force)
                 frames.append(records_to_frame(recs, categories=names, default_force=force_name,
                                                source=f"police.uk API crimes-no-location {month} {force}"))
-        current = _ward_counts(wards, frame) if not frame.empty else current
+        if k + 1 < len(months) and not frame.empty:  # plan the next month from this one
+            current = _ward_counts(wards, frame)
     frames = [f for f in frames if len(f)]
     if not frames:
         return STREET_CRIMES.empty()
