@@ -59,6 +59,14 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """Write one table as Parquet (GeoParquet when ``frame`` is a GeoDataFrame), zstd-compressed."""
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)
+    else:
+        frame.to_parquet(path, index=False, compression="zstd")
+
+
 class VersionWriter:
     """Collects one new store version in a hidden folder and publishes it on ``commit``.
 
@@ -81,13 +89,10 @@ class VersionWriter:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def write(self, name: str, frame: pd.DataFrame) -> Path:
-        """Write a table (GeoParquet when ``frame`` is a GeoDataFrame)."""
+        """Write a table into the unfinished version."""
         path = self.tmp / f"{name}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(frame, gpd.GeoDataFrame):
-            frame.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)
-        else:
-            frame.to_parquet(path, index=False, compression="zstd")
+        write_table(path, frame)
         return path
 
     def commit(self, manifest: dict[str, Any]) -> Path:
@@ -207,11 +212,7 @@ def publish_snapshot(snapshot_dir: Path, tables: dict[str, pd.DataFrame], manife
     tmp.mkdir(parents=True)
     try:
         for name, frame in tables.items():
-            path = tmp / f"{name}.parquet"
-            if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)
-            else:
-                frame.to_parquet(path, index=False, compression="zstd")
+            write_table(tmp / f"{name}.parquet", frame)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         old = snapshot_dir.with_name(f".{snapshot_dir.name}.old")
         shutil.rmtree(old, ignore_errors=True)

@@ -38,3 +38,24 @@ def small_data(shared_data: Path, tmp_path: Path) -> Path:
         (data / sub).symlink_to(shared_data / sub)
     (data / "crime").mkdir()
     return data
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Hand-made analysis tables: a few wards in two boroughs (see tests/test_measures.py)."""
+    from tests.test_measures import tiny_tables
+
+    return tiny_tables()
+
+
+@pytest.fixture(scope="module")
+def snapshot_tables():
+    """Analysis tables loaded from the committed snapshot."""
+    from analysis.measures import load_tables
+    from data_sources.settings import get_settings
+    from data_sources.store import open_snapshot
+
+    snapshot = get_settings().snapshot_dir
+    if not (snapshot / "manifest.json").is_file():
+        pytest.skip("no committed snapshot")
+    return load_tables(open_snapshot(snapshot))

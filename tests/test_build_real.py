@@ -123,10 +123,12 @@ def test_rebuild_reuses_cached_inputs(real_store: tuple[Path, dict], shared_data
 
 def test_counts_cli_writes_tidy_csv(real_store: tuple[Path, dict], tmp_path: Path) -> None:
     out = tmp_path / "counts.csv"
-    run = subprocess.run([sys.executable, "-m", "data_sources", "counts", "--source", "mps_ward", "--level", "borough",
-                          "--store", str(real_store[0]), "--out", str(out)], capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "data_sources", "counts", "--source", "mps_ward", "--level", "borough",
+               "--store", str(real_store[0]), "--out", str(out)]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     table = pd.read_csv(out)
     assert list(table.columns) == ["area_code", "area_name", "borough_code", "month", "source", "crime_type", "count"]
     assert table["area_code"].nunique() == 32  # the City of London is not in the Met's table
-    assert table["count"].sum() == counts_table(open_store(real_store[0]), source="mps_ward", level="ward")["count"].sum()
+    wards = counts_table(open_store(real_store[0]), source="mps_ward", level="ward")
+    assert table["count"].sum() == wards["count"].sum()

@@ -16,7 +16,6 @@ from analysis.measures import (
     AnalysisTables,
     CrimeQuery,
     crime_measures,
-    load_tables,
     london_row,
     make_tables,
     monthly_trend,
@@ -24,7 +23,6 @@ from analysis.measures import (
     period_presets,
 )
 from analysis.stats import empirical_bayes_rates
-from data_sources.store import open_snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOT = REPO / "data" / "snapshot"
@@ -90,18 +88,6 @@ def tiny_tables() -> AnalysisTables:
     return make_tables(areas=areas, population=population, trust=trust, harm_weights=harm,
                        counts_police_uk=_counts(puk, "police_uk"), counts_mps_ward=_counts(mps, "mps_ward"),
                        manifest=manifest, data_label="tiny test tables")
-
-
-@pytest.fixture(scope="module")
-def tiny() -> AnalysisTables:
-    return tiny_tables()
-
-
-@pytest.fixture(scope="module")
-def snapshot_tables() -> AnalysisTables:
-    if not (SNAPSHOT / "manifest.json").is_file():
-        pytest.skip("no committed snapshot")
-    return load_tables(open_snapshot(SNAPSHOT))
 
 
 def _by_code(frame: pd.DataFrame) -> pd.DataFrame:

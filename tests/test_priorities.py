@@ -10,18 +10,12 @@ import numpy as np
 import pytest
 
 from analysis.errors import AnalysisInputError
-from analysis.measures import AnalysisTables, CrimeQuery, load_tables
+from analysis.measures import AnalysisTables, CrimeQuery
 from analysis.priorities import FlagSettings, hotspot_columns, priority_table
-from data_sources.store import open_snapshot
-from tests.test_measures import BURGLARY, CITY, SNAPSHOT, W1, W2, W3, W4, W5, tiny_tables
+from tests.test_measures import BURGLARY, CITY, W1, W2, W3, W4, W5
 
 FULL = CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04")
 LAST_TWO = CrimeQuery(crime_types=(BURGLARY,), start="2024-03", end="2024-04")
-
-
-@pytest.fixture(scope="module")
-def tiny() -> AnalysisTables:
-    return tiny_tables()
 
 
 def test_classes_flag_and_reason_hand_computed(tiny: AnalysisTables) -> None:
@@ -88,12 +82,6 @@ def test_threshold_moves_the_flag(tiny: AnalysisTables) -> None:
     t = priority_table(tiny, FULL, FlagSettings(crime_pct=0.5, trust_pct=0.7)).set_index("area_code")
     assert t.loc[W2, "flagged"] and t.loc[W1, "flagged"] and not t.loc[W4, "flagged"]
 
-
-@pytest.fixture(scope="module")
-def snapshot_tables() -> AnalysisTables:
-    if not (SNAPSHOT / "manifest.json").is_file():
-        pytest.skip("no committed snapshot")
-    return load_tables(open_snapshot(SNAPSHOT))
 
 
 def _median_seconds(run: Callable[[int], object], repeat: int = 7) -> float:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisInputError
-from analysis.measures import AnalysisTables, load_tables
+from analysis.measures import AnalysisTables
 from analysis.trust import (
     CITY_NOTE,
     assumed_sample,
@@ -19,8 +19,7 @@ from analysis.trust import (
     trust_for_areas,
     trust_table,
 )
-from data_sources.store import open_snapshot
-from tests.test_measures import B1, B2, CITY, LONDON, SNAPSHOT, W1, W4, tiny_tables
+from tests.test_measures import B1, B2, CITY, LONDON, W1, W4
 
 PAS_TOTAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "trust" / "PAS_Total.csv"
 
@@ -32,18 +31,6 @@ def wilson_reference(p: float, n: float, z: float = 1.959963984540054) -> tuple[
     b = z * math.sqrt(z * z + 4 * r * (1 - p))
     c = 2 * (n + z * z)
     return (a - b) / c, (a + b) / c
-
-
-@pytest.fixture(scope="module")
-def tiny() -> AnalysisTables:
-    return tiny_tables()
-
-
-@pytest.fixture(scope="module")
-def snapshot_tables() -> AnalysisTables:
-    if not (SNAPSHOT / "manifest.json").is_file():
-        pytest.skip("no committed snapshot")
-    return load_tables(open_snapshot(SNAPSHOT))
 
 
 def test_newcombe_worked_example() -> None:
