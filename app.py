@@ -25,18 +25,21 @@ cols[2].metric(f"London trust: {data.trust_measure_labels().get(view.trust_measu
 
 left, right = st.columns([3, 2])
 with left:
-    st.subheader(f"Crime by month, London ({label})")
-    trend = data.trend(q)
-    st.line_chart(trend, x="month", y={"count": "count", "harm": "harm"}.get(q.measure, "rate"))
+    y = {"count": "count", "harm": "harm"}.get(q.measure, "rate")  # the monthly trend has these three
+    y_label = state.MEASURES[y]
+    st.subheader(f"Crime by month, London ({y_label})")
+    widgets.area_trend_chart(data.trend(q).assign(area="London"), y_label, y=y, large=view.meeting)
     st.subheader("Where the flagged areas are")
     rows = maps.map_rows(table, colouring="bivariate", measure_label=label, level=q.level)
     deck = maps.area_deck(rows, data.display_geometry(q.level), data.borough_lines(),
-                          flagged=flagged["area_code"].astype(str).tolist())
+                          flagged=flagged["area_code"].astype(str).tolist(), view=maps.SMALL_VIEW)
     st.pydeck_chart(deck, key="overview_map", height=420)
 with right:
     widgets.bivariate_legend(large=view.meeting)
     st.subheader("Top flagged areas")
-    st.dataframe(flagged[["rank", "area_name", "borough_name"]].head(10), hide_index=True, key="top_flagged")
+    top = flagged[["rank", "area_name", "borough_name"]].head(10)
+    st.dataframe(top.rename(columns={"rank": "Rank", "area_name": "Area", "borough_name": "Borough"}),
+                 hide_index=True, key="top_flagged", width="stretch")
     if q.level == "ward":
         st.caption("At ward level, trust is the borough figure. City of London: trust not surveyed.")
 

@@ -10,6 +10,7 @@ widgets.data_banner()
 
 table = data.area_table(q, view.flags)
 flagged = table[table["flagged"]]
+label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
 st.metric("Flagged areas", f"{len(flagged)} of {len(table)}")
 st.caption(f"{state.MEASURES[q.measure]}, {table.attrs['start']} to {table.attrs['end']}; "
            f"rule: {state.METHODS[view.flags.method]}.")
@@ -19,16 +20,17 @@ if q.level == "ward":
 
 show_all = st.toggle("Show every area, not only flagged ones", key="show_all")
 shown = table if show_all else flagged
-columns = {"rank": "Rank", "area_name": "Area", "borough_name": "Borough", "value": state.MEASURES[q.measure],
+columns = {"rank": "Rank", "area_name": "Area", "borough_name": "Borough", "value": label,
            "rate_lo": "Rate low", "rate_hi": "Rate high", "trust": "Trust", "trust_lo": "Trust low",
            "trust_hi": "Trust high", "trust_source_level": "Trust figure from", "class_label": "Class",
            "robustness_periods": "Also flagged in earlier periods", "robustness_settings": "Under nearby thresholds",
            "reason": "Why"}
 frame = shown[list(columns)].rename(columns=columns)
-st.dataframe(frame, key="priority_table", hide_index=True, width="stretch",
-             column_config={"Trust": st.column_config.NumberColumn(format="percent"),
-                            "Trust low": st.column_config.NumberColumn(format="percent"),
-                            "Trust high": st.column_config.NumberColumn(format="percent")})
+st.dataframe(widgets.percent_points(frame, ["Trust", "Trust low", "Trust high"]), key="priority_table",
+             hide_index=True, width="stretch", column_config={
+                 **{c: st.column_config.NumberColumn(format="%.0f%%") for c in ("Trust", "Trust low", "Trust high")},
+                 **{c: st.column_config.NumberColumn(format="%,.1f")
+                    for c in (label, "Rate low", "Rate high")}})
 
 st.subheader("Download")
 st.caption("The files hold every area with the settings above, byte for byte what "

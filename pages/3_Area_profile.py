@@ -27,7 +27,7 @@ if q.level == "ward":
     st.caption(f"Ward in {row['borough_name']}. Trust shown is the borough figure: "
                "trust is the borough's, as no ward-level survey results are published.")
 cols = st.columns(4)
-label = state.MEASURES[q.measure]
+label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
 cols[0].metric(label, widgets.fmt(row["value"]), help=f"{table.attrs['start']} to {table.attrs['end']}")
 cols[1].metric("London", widgets.fmt(london["value"]))
 cols[2].metric("Trust", widgets.pct(row["trust"]), help=widgets.interval(row["trust_lo"], row["trust_hi"]))
@@ -38,16 +38,16 @@ st.write(f"**{row['class_label']}**" + (f" — flagged: {row['reason']}" if row[
 widgets.rate_line(row, london)
 
 st.subheader("Crime by month: this area, its borough and London")
-st.line_chart(data.profile_trend(q, area), x="month", y="rate", color="area", y_label="crimes per 1,000 residents")
+widgets.area_trend_chart(data.profile_trend(q, area), "crimes per 1,000 residents", large=view.meeting)
 st.subheader("Crime by type, month by month" if q.source == "police_uk" else "Crime by offence group, month by month")
-widgets.type_trend_chart(data.type_trend(q, area), grouped=q.source == "mps_ward")
+widgets.type_trend_chart(data.type_trend(q, area), grouped=q.source == "mps_ward", large=view.meeting)
 st.subheader("Outcomes where known")
 widgets.outcomes_mix(*data.outcomes(area, table.attrs["start"], table.attrs["end"],
-                                    q.crime_types if q.source == "police_uk" else ()))
+                                    q.crime_types if q.source == "police_uk" else ()), large=view.meeting)
 st.subheader("Since the plan's launch")
 widgets.before_after(row)
 st.subheader("Trust over time (borough figure, 95% intervals)")
-widgets.trust_chart(data.trust_table(view.trust_measure, "borough"), [str(row["borough_code"])])
+widgets.trust_chart(data.trust_table(view.trust_measure, "borough"), [str(row["borough_code"])], large=view.meeting)
 
 st.divider()
 st.header("Compare up to four areas")
@@ -57,4 +57,4 @@ st.query_params["compare"] = chosen
 if chosen:
     picked = table.set_index("area_code").loc[chosen]
     st.dataframe(widgets.compare_frame(picked, label), key="compare_table", width="stretch")
-    st.line_chart(data.compare_trend(q, tuple(chosen)), x="month", y="rate", color="area")
+    widgets.area_trend_chart(data.compare_trend(q, tuple(chosen)), "crimes per 1,000 residents", large=view.meeting)

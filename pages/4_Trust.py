@@ -21,16 +21,15 @@ cols[2].metric("Survey year ending", f"{latest['period_end'].max():%b %Y}")
 names = dict(zip(latest["area_code"].astype(str), latest["area_name"].astype(str), strict=True))
 default = list(latest["area_code"].astype(str).head(3))
 chosen = state.pick_boroughs(names, default)
-widgets.trust_chart(trust, chosen)
+widgets.trust_chart(trust, chosen, large=view.meeting)
 
 st.subheader("Latest figures, lowest first")
 table = latest[["area_name", "proportion", "lo", "hi", "change_since_plan", "diff_vs_london"]].rename(columns={
     "area_name": "Borough", "proportion": "Share agreeing", "lo": "95% low", "hi": "95% high",
     "change_since_plan": "Change since Dec 2022", "diff_vs_london": "Difference from London"})
 points = ["Change since Dec 2022", "Difference from London"]
-table[points] = table[points] * 100  # proportions → percentage points
-percent = st.column_config.NumberColumn(format="percent")
-st.dataframe(table, key="trust_table", hide_index=True, width="stretch",
-             column_config={**{c: percent for c in ("Share agreeing", "95% low", "95% high")},
+shares = ["Share agreeing", "95% low", "95% high"]
+st.dataframe(widgets.percent_points(table, shares + points), key="trust_table", hide_index=True, width="stretch",
+             column_config={**{c: st.column_config.NumberColumn(format="%.0f%%") for c in shares},
                             **{c: st.column_config.NumberColumn(format="%+.1f pts", help=widgets.POINTS_HELP)
                                for c in points}})

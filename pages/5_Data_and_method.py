@@ -14,7 +14,7 @@ st.write("Showing the built store." if handle.kind == "store" else
          "Showing the embedded snapshot (derived tables only; build the store for individual crimes).")
 st.write(f"Built {handle.manifest.get('built_at', 'at an unknown time')}, code version "
          f"{handle.manifest.get('code_version', 'unknown')}.")
-st.dataframe(widgets.sources_frame(handle.manifest), key="sources_table", width="stretch")
+st.dataframe(widgets.sources_frame(handle.manifest), key="sources_table", hide_index=True, width="stretch")
 st.subheader("Months per source")
 refresh.months_panel()
 st.caption("Contains public sector information licensed under the Open Government Licence v3.0: police.uk "

@@ -447,7 +447,9 @@ def test_rebuild_button_only_with_a_store(fake_store, monkeypatch):
 
 @pytest.mark.parametrize(("months", "runs"), [
     ([], ""), (["2021-01"], "2021-01"), (["2021-12", "2022-01"], "2021-12–2022-01"),
-    (["2021-01", "2021-02", "2021-03", "2022-05"], "2021-01–2021-03, 2022-05")])
+    (["2021-01", "2021-02", "2021-03", "2022-05"], "2021-01–2021-03, 2022-05"),
+    (["2014-12", "2015-03", "2015-06", "2015-09"], "2014-12–2015-09, quarterly"),
+    (["2021-01", "2021-02", "2021-05", "2021-08"], "2021-01–2021-02, 2021-05–2021-08, quarterly")])
 def test_month_runs(months, runs):
     from ui.refresh import month_runs
 
@@ -500,3 +502,14 @@ def test_trust_change_in_percentage_points():
     assert shown.abs().max() > 1  # points, not proportions
     profile = run("pages/3_Area_profile.py", area="E05009317")
     assert next(m.value for m in profile.metric if m.label == "Trust change since Dec 2022").endswith(" pts")
+
+
+def test_meeting_mode_hides_controls_and_enlarges_charts():
+    at = run("pages/3_Area_profile.py", area="E05009317", meeting="1")
+    assert not at.exception
+    css = "\n".join(m.value for m in at.markdown if "<style>" in m.value)
+    assert "font-size: 24px" in css and '[data-testid="stMultiSelect"]' in css and ".st-key-meeting" in css
+    assert all('"labelFontSize": 20' in c.proto.spec for c in charts(at))
+    assert "Crimes for every 1,000 people" in at.metric[0].label
+    normal = run("pages/3_Area_profile.py", area="E05009317")
+    assert not any('"labelFontSize": 20' in c.proto.spec for c in charts(normal))

@@ -21,6 +21,8 @@ from pydeck.bindings.json_tools import default_serialize
 from ui import style
 
 LONDON_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=9.2, min_zoom=8, max_zoom=15)
+#: All of London in a small map (the Overview's ~420 px high panel).
+SMALL_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=8.6, min_zoom=8, max_zoom=15)
 AREA_LAYER = "areas"
 TOOLTIP = {"html": "{t}", "style": {"backgroundColor": "#fff", "color": "#000", "fontSize": "14px",
                                    "border": "1px solid #333", "maxWidth": "360px"}}
@@ -64,7 +66,8 @@ def _features(geometry: Mapping[str, dict], rows: pd.DataFrame, flagged: set[str
 
 def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: list[dict], *,
               flagged: Sequence[str] = (), selected: str | None = None,
-              extra_layers: Sequence[pdk.Layer] = (), opacity: float = 0.85) -> pdk.Deck:
+              extra_layers: Sequence[pdk.Layer] = (), opacity: float = 0.85,
+              view: pdk.ViewState = LONDON_VIEW) -> pdk.Deck:
     """Draw a map of areas filled by ``rows['fill']`` with borough outlines and flagged areas ringed.
 
     Parameters
@@ -82,6 +85,8 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
         second, outline-only layer (the one place flagged geometry is sent twice).
     selected
         An area code to outline as the current selection.
+    view
+        Where the map opens (``SMALL_VIEW`` fits London into a small panel).
     """
     flag_set = set(flagged)
     # pydeck turns every string into a deck.gl expression, so a literal string is quoted twice.
@@ -104,7 +109,7 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
                                 stroked=True, filled=False, get_line_color=list(style.SELECTED),
                                 line_width_min_pixels=4))
     layers.extend(extra_layers)
-    return CompactDeck(map_provider=None, layers=layers, initial_view_state=LONDON_VIEW, tooltip=TOOLTIP)
+    return CompactDeck(map_provider=None, layers=layers, initial_view_state=view, tooltip=TOOLTIP)
 
 
 def selected_code(event: object) -> str | None:

@@ -44,14 +44,25 @@ def reachable(timeout: float = 3.0) -> bool:
 
 
 def month_runs(months: Sequence[str]) -> str:
-    """Compress sorted 'YYYY-MM' months into runs, e.g. '2021-01–2021-03, 2022-05'."""
-    runs: list[list[str]] = []
-    for m in sorted(months):
-        if runs and pd.Period(m, "M") == pd.Period(runs[-1][-1], "M") + 1:
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return ", ".join(r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+    """Compress sorted 'YYYY-MM' months into runs, e.g. '2021-01–2021-03, 2022-05'.
+
+    Evenly spaced months (the survey's quarter ends) make one run too: '2014-12–2023-12, quarterly'.
+    """
+    index = sorted({pd.Period(m, "M").ordinal: m for m in months}.items())
+    runs: list[tuple[list[str], int]] = []  # (months, step in months)
+    previous = None
+    for ordinal, m in index:
+        if runs and previous is not None:
+            step = ordinal - previous
+            got, run_step = runs[-1]
+            if (len(got) == 1 and step in (1, 3)) or step == run_step:
+                runs[-1] = ([*got, m], step)
+                previous = ordinal
+                continue
+        runs.append(([m], 0))
+        previous = ordinal
+    words = {1: "", 3: ", quarterly"}
+    return ", ".join(got[0] if len(got) == 1 else f"{got[0]}–{got[-1]}{words[step]}" for got, step in runs)
 
 
 def months_frame(manifest: dict) -> pd.DataFrame:

@@ -9,6 +9,7 @@ is used here only for CSS written in this file — never with data.
 
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 
 RGB = tuple[int, int, int]
@@ -40,6 +41,9 @@ FLAG_OVER: RGB = (255, 255, 255)
 FLAG_UNDER_PX, FLAG_OVER_PX = 4.0, 1.5
 #: The area currently selected (a profile opened from the map).
 SELECTED: RGB = (255, 0, 255)
+#: Lines of areas compared in charts: Okabe-Ito (colour-blind safe); London is always black.
+CATEGORICAL = ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"]
+LONDON_LINE = "#000000"
 #: Getis-Ord Gi* hot spots: orange / purple (a colour-blind-safe diverging pair), grey otherwise.
 HOTSPOT: dict[str, RGB] = {"hot": _hex("#e66101"), "cold": _hex("#5e3c99"), "not significant": _hex("#e8e8e8")}
 BOROUGH_LINE: RGB = (60, 60, 60)
@@ -51,13 +55,19 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
 [data-testid="stAppViewContainer"] td, [data-testid="stAppViewContainer"] th,
 [data-testid="stMarkdownContainer"] { font-size: 24px !important; color: #000 !important; }
 [data-testid="stCaptionContainer"] { font-size: 22px !important; color: #222 !important; }
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+[data-testid="stAppViewContainer"] [data-testid="stMetricValue"],
+[data-testid="stAppViewContainer"] [data-testid="stMetricValue"] * {
   font-size: 56px !important; line-height: 1.2 !important; }
 [data-testid="stMetricLabel"] p { font-size: 24px !important; }
 h1 { font-size: 56px !important; } h2 { font-size: 40px !important; } h3 { font-size: 32px !important; }
 [data-testid="stAppViewContainer"] { background: #fff !important; }
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="collapsedControl"],
 [data-testid="stSidebarNav"], header[data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
+[data-testid="stMain"] :is([data-testid="stSelectbox"], [data-testid="stMultiSelect"], [data-testid="stCheckbox"],
+  [data-testid="stButton"], [data-testid="stDownloadButton"], [data-testid="stFileUploader"], [data-testid="stForm"],
+  [data-testid="stTextInput"], [data-testid="stSlider"], [data-testid="stRadio"]) { display: none !important; }
+.st-key-meeting [data-testid="stCheckbox"] { display: flex !important; }
+.st-key-meeting p { font-size: 18px !important; color: #444 !important; }
 </style>
 """
 
@@ -92,6 +102,15 @@ def apply_meeting_mode(on: bool) -> None:
     """Inject the large-type, high-contrast, controls-hidden CSS when meeting mode is on."""
     if on:
         st.markdown(_MEETING_CSS, unsafe_allow_html=True)
+
+
+def chart_fonts(chart: alt.TopLevelMixin, *, large: bool) -> alt.TopLevelMixin:
+    """Return an Altair chart with projector-sized axis and legend text in meeting mode (CSS cannot reach it)."""
+    if not large:
+        return chart
+    return (chart.configure_axis(labelFontSize=20, titleFontSize=22, labelLimit=420)
+            .configure_legend(labelFontSize=20, titleFontSize=22, symbolSize=240, labelLimit=420)
+            .configure_title(fontSize=24))
 
 
 def sequential_colour(position: float) -> RGB:

@@ -109,6 +109,13 @@ def points(x: object) -> str:
     return "no data" if v != v else f"{v * 100:+.1f} pts"
 
 
+def percent_points(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return a copy with proportion columns ×100, for tables showing percents and percentage points."""
+    out = frame.copy()
+    out[columns] = out[columns].astype(float) * 100
+    return out
+
+
 def interval(lo: object, hi: object) -> str:
     """Describe a 95% interval of proportions."""
     return f"95% interval {pct(lo)} to {pct(hi)}"
@@ -131,7 +138,7 @@ def before_after(row: pd.Series) -> None:
     cols[2].metric("Trust change since Dec 2022", points(row.get("trust_change_since_plan")), help=POINTS_HELP)
 
 
-def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool = True) -> None:
+def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool = True, large: bool = False) -> None:
     """Line chart of a trust measure over time with 95% bands, London dashed, the plan's launch marked."""
     rows = trust[trust["area_code"].astype(str).isin(area_codes)]
     if rows.empty:
@@ -142,19 +149,37 @@ def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool
         london = rows.drop_duplicates("period_end")[["period_end", "london_proportion", "london_lo", "london_hi"]]
         london = london.rename(columns={"london_proportion": "proportion", "london_lo": "lo", "london_hi": "hi"})
         frame = pd.concat([frame, london.assign(area_name="London")], ignore_index=True)
-    base = alt.Chart(frame).encode(x=alt.X("period_end:T", title="Survey year ending"),
-                                   color=alt.Color("area_name:N", title="Area"))
+    colours = _area_colours(frame["area_name"].tolist())
+    base = alt.Chart(frame).encode(x=alt.X("period_end:T", title="Survey year ending",
+                                           axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount="year")))
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="Share agreeing", axis=alt.Axis(format="%")),
-                                              y2="hi:Q")
-    line = base.mark_line(point=True).encode(y="proportion:Q", tooltip=["area_name", "period_end", "proportion"])
+                                              y2="hi:Q", color=alt.Color("area_name:N", scale=colours, legend=None))
+    line = base.mark_line(point=True).encode(y="proportion:Q", tooltip=["area_name", "period_end", "proportion"],
+                                             color=alt.Color("area_name:N", title="Area", scale=colours))
     launch = alt.Chart(pd.DataFrame({"d": [pd.Timestamp("2023-01-31")]})).mark_rule(strokeDash=[6, 4]).encode(
         x="d:T")
-    st.altair_chart(band + line + launch, width="stretch")
+    st.altair_chart(style.chart_fonts(band + line + launch, large=large), width="stretch")
     st.caption("Dashed line: 'A New Met for London' launched (early 2023). Bands: 95% intervals "
                "assuming about 100 interviews per borough per quarter (MOPAC does not publish sample sizes).")
 
 
-def type_trend_chart(frame: pd.DataFrame, *, grouped: bool) -> None:
+def _area_colours(names: list[str]) -> alt.Scale:
+    """Okabe-Ito colours for the areas in order, London in black."""
+    areas = [n for n in dict.fromkeys(names) if n != "London"]
+    domain = [*areas, "London"] if "London" in names else areas
+    return alt.Scale(domain=domain, range=[*(style.CATEGORICAL * 2)[:len(areas)], style.LONDON_LINE][:len(domain)])
+
+
+def area_trend_chart(frame: pd.DataFrame, y_title: str, *, y: str = "rate", large: bool = False) -> None:
+    """Monthly lines for a few areas (long format ``month, <y>, area``), London in black."""
+    chart = alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("month:O", title="Month"), y=alt.Y(f"{y}:Q", title=y_title),
+        color=alt.Color("area:N", title="Area", scale=_area_colours(frame["area"].astype(str).tolist())),
+        tooltip=["area", "month", alt.Tooltip(f"{y}:Q", format=",.2f")])
+    st.altair_chart(style.chart_fonts(chart, large=large), width="stretch")
+
+
+def type_trend_chart(frame: pd.DataFrame, *, grouped: bool, large: bool = False) -> None:
     """Stacked monthly bars per crime type (police.uk) or offence group (Met) from ``data.type_trend``."""
     if frame.empty or frame["count"].isna().all():
         st.info("No crime counts for this area in this period (the source does not cover it).")
@@ -164,13 +189,14 @@ def type_trend_chart(frame: pd.DataFrame, *, grouped: bool) -> None:
     ranked = frame.dropna().assign(type_rank=lambda f: f["type"].map({t: i for i, t in enumerate(order)}))
     chart = alt.Chart(ranked).mark_bar().encode(
         x=alt.X("month:O", title="Month"), y=alt.Y("count:Q", title="Crimes", stack=True),
-        color=alt.Color("type:N", title=title, sort=order, scale=alt.Scale(scheme="tableau20")),
+        color=alt.Color("type:N", title=title, sort=order, scale=alt.Scale(scheme="tableau20"),
+                        legend=alt.Legend(labelLimit=320)),
         order=alt.Order("type_rank:Q"), tooltip=["month", "type", alt.Tooltip("count:Q", format=",.0f")],
     )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(style.chart_fonts(chart, large=large), width="stretch")
 
 
-def outcomes_mix(frame: pd.DataFrame | None, note: str) -> None:
+def outcomes_mix(frame: pd.DataFrame | None, note: str, *, large: bool = False) -> None:
     """Bar chart of the latest recorded outcomes (shares), or the note saying why there is none."""
     if frame is None:
         st.info(note)
@@ -179,7 +205,9 @@ def outcomes_mix(frame: pd.DataFrame | None, note: str) -> None:
         y=alt.Y("outcome:N", title=None, sort="-x", axis=alt.Axis(labelLimit=360)),
         x=alt.X("share:Q", title="Share of crimes with an outcome", axis=alt.Axis(format="%")),
         tooltip=["outcome", alt.Tooltip("crimes:Q", format=",d"), alt.Tooltip("share:Q", format=".0%")])
-    st.altair_chart(chart, width="stretch")
+    if large:
+        chart = chart.properties(height=max(200, 48 * len(frame)))
+    st.altair_chart(style.chart_fonts(chart, large=large), width="stretch")
     st.caption(note)
 
 
