@@ -158,7 +158,9 @@ def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool
                                              color=alt.Color("area_name:N", title="Area", scale=colours))
     launch = alt.Chart(pd.DataFrame({"d": [pd.Timestamp("2023-01-31")]})).mark_rule(strokeDash=[6, 4]).encode(
         x="d:T")
-    st.altair_chart(style.chart_fonts(band + line + launch, large=large), width="stretch")
+    # Independent colour scales (same domain and colours) so the faint bands do not hide the lines' legend.
+    chart = (band + line + launch).resolve_scale(color="independent")
+    st.altair_chart(style.chart_fonts(chart, large=large), width="stretch")
     st.caption("Dashed line: 'A New Met for London' launched (early 2023). Bands: 95% intervals "
                "assuming about 100 interviews per borough per quarter (MOPAC does not publish sample sizes).")
 
