@@ -27,6 +27,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.stats import empirical_bayes_rates, poisson_rate_ci
+from data_sources.errors import UnknownAreaError
 from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
 from data_sources.store import DataHandle
 
@@ -859,3 +860,37 @@ def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None =
         month_harm = harm[rows].sum(axis=0)
     return pd.DataFrame({"month": list(cube.months[i0:i1 + 1]), "count": month_count, "harm": month_harm,
                          "rate": month_count / pop * PER})
+
+
+def monthly_trend_by_type(t: AnalysisTables, q: CrimeQuery, area_code: str) -> pd.DataFrame:
+    """Return an area's monthly counts per crime type (police.uk) or offence group (Met), long format.
+
+    ``monthly_trend`` sums the types away; this keeps them, for a profile's "crime by type".
+    Counts come from the same cube over the query's resolved period and selected types;
+    months the source does not cover the City of London are NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month, type, count``, one row per month and type (or group) with any crime in the period.
+    """
+    cube = t.cubes[q.source]
+    start, end = resolve_period(t, q)
+    i0, i1 = cube.month_index(start), cube.month_index(end)
+    assert i0 is not None and i1 is not None  # resolve_period returns covered months
+    wards = t.wards
+    rows = (wards["area_code"] == area_code).to_numpy()
+    if not rows.any():
+        rows = (wards["borough_code"] == area_code).to_numpy()
+    if not rows.any():
+        raise UnknownAreaError(f"unknown area code {area_code!r}; expected a ward or a borough")
+    keep = set(selected_types(t, q))
+    columns = [i for i, name in enumerate(cube.types) if name in keep]
+    labels = [(cube.groups[i].capitalize() if q.source == "mps_ward" else cube.types[i]) for i in columns]
+    block = cube.counts[rows][:, i0:i1 + 1][:, :, columns].sum(axis=0)  # months × types
+    frame = pd.DataFrame(block, index=pd.Index(cube.months[i0:i1 + 1], name="month"), columns=labels)
+    frame = frame.T.groupby(level=0).sum().T  # Met subgroups → offence groups
+    if t.city_ward >= 0 and rows[t.city_ward]:
+        frame.loc[~cube.city_months[i0:i1 + 1]] = float("nan")
+    frame = frame.loc[:, frame.sum() > 0]
+    return frame.reset_index().melt(id_vars="month", var_name="type", value_name="count")

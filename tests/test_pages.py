@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analysis.measures import monthly_trend_by_type
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
 TIMEOUT = 60
@@ -278,7 +280,7 @@ def test_type_trend_sums_to_monthly_trend(source, area):
 
     q = CrimeQuery(source=source, start="2022-01" if source == "police_uk" else None,
                    end="2022-12" if source == "police_uk" else None)
-    by_type = data.by_type_frame(data.tables(), q, area)
+    by_type = monthly_trend_by_type(data.tables(), q, area)
     total = monthly_trend(data.tables(), q, area).set_index("month")["count"]
     assert by_type["type"].nunique() > 3
     np.testing.assert_allclose(by_type.groupby("month")["count"].sum().reindex(total.index), total)

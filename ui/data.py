@@ -28,12 +28,11 @@ from analysis.measures import (
     load_tables,
     london_row,
     monthly_trend,
+    monthly_trend_by_type,
     months_available,
-    resolve_period,
-    selected_types,
 )
 from analysis.priorities import FlagSettings, hotspot_columns, priority_table
-from data_sources.errors import CrimeTrustError, StoreError, UnknownAreaError
+from data_sources.errors import CrimeTrustError, StoreError
 from data_sources.settings import LONDON_CODE, get_settings
 from data_sources.store import DataHandle, open_data, open_snapshot
 from ui import style
@@ -379,47 +378,13 @@ def compare_trend(q: CrimeQuery, area_codes: tuple[str, ...]) -> pd.DataFrame:
         return _trends(loaded().key, q, (*area_codes, LONDON_CODE))
 
 
-def by_type_frame(t: AnalysisTables, q: CrimeQuery, area_code: str) -> pd.DataFrame:
-    """Return an area's monthly counts per crime type (police.uk) or offence group (Met), long format.
-
-    Pure (no Streamlit); it belongs in ``analysis.measures`` beside ``monthly_trend``, which
-    sums the types away. Counts come from the same cube over the query's resolved period and
-    selected types; months the source does not cover the City of London are NaN.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``month, type, count``, one row per month and type (or group) with any crime in the period.
-    """
-    cube = t.cubes[q.source]
-    start, end = resolve_period(t, q)
-    i0, i1 = cube.month_index(start), cube.month_index(end)
-    assert i0 is not None and i1 is not None
-    wards = t.wards
-    rows = (wards["area_code"] == area_code).to_numpy()
-    if not rows.any():
-        rows = (wards["borough_code"] == area_code).to_numpy()
-    if not rows.any():
-        raise UnknownAreaError(f"unknown area code {area_code!r}; expected a ward or a borough")
-    keep = set(selected_types(t, q))
-    columns = [i for i, name in enumerate(cube.types) if name in keep]
-    labels = [(cube.groups[i].capitalize() if q.source == "mps_ward" else cube.types[i]) for i in columns]
-    block = cube.counts[rows][:, i0:i1 + 1][:, :, columns].sum(axis=0)  # months × types
-    frame = pd.DataFrame(block, index=pd.Index(cube.months[i0:i1 + 1], name="month"), columns=labels)
-    frame = frame.T.groupby(level=0).sum().T  # Met subgroups → offence groups
-    if t.city_ward >= 0 and rows[t.city_ward]:
-        frame.loc[~cube.city_months[i0:i1 + 1]] = float("nan")
-    frame = frame.loc[:, frame.sum() > 0]
-    return frame.reset_index().melt(id_vars="month", var_name="type", value_name="count")
-
-
 @st.cache_data(show_spinner=False, max_entries=128)
 def _type_trend(key: str, q: CrimeQuery, area_code: str) -> pd.DataFrame:
-    return by_type_frame(tables(), q, area_code)
+    return monthly_trend_by_type(tables(), q, area_code)
 
 
 def type_trend(q: CrimeQuery, area_code: str) -> pd.DataFrame:
-    """Return an area's monthly counts by crime type or offence group (see ``by_type_frame``)."""
+    """Return an area's monthly counts by crime type or offence group (``monthly_trend_by_type``)."""
     with shown_errors():
         return _type_trend(loaded().key, q, area_code)
 
