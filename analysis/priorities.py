@@ -319,7 +319,7 @@ def _weights(tables: AnalysisTables, level: str) -> object:
 
 
 def hotspot_columns(tables: AnalysisTables, table: pd.DataFrame, *, permutations: int = 999,
-                    seed: int = 0) -> pd.DataFrame:
+                    seed: int = 0, bivariate: bool = True) -> pd.DataFrame:
     """Return Gi* hot-spot and bivariate local Moran columns for a priority table (slow: call on demand).
 
     Gi* runs on the table's crime ``value`` with analytical p-values; the bivariate local
@@ -334,12 +334,16 @@ def hotspot_columns(tables: AnalysisTables, table: pd.DataFrame, *, permutations
         A ``priority_table`` result (ward or borough level).
     permutations, seed
         For the local Moran's permutation test.
+    bivariate
+        Also compute the bivariate local Moran (about 0.6 s for wards with 999
+        permutations); a map of Gi* hot spots alone can skip it.
 
     Returns
     -------
     pandas.DataFrame
         Indexed like ``table``: ``gi_z``, ``gi_q``, ``hotspot`` ('hot', 'cold', 'not
-        significant', 'no data', 'no neighbours'), ``lisa_quadrant`` and ``lisa_label``.
+        significant', 'no data', 'no neighbours'), ``lisa_quadrant`` and ``lisa_label``
+        (absent when ``bivariate`` is False).
     """
     from analysis.hotspots import bivariate_local_moran, getis_ord_gi_star
 
@@ -348,11 +352,13 @@ def hotspot_columns(tables: AnalysisTables, table: pd.DataFrame, *, permutations
     crime = pd.Series(table["value"].to_numpy(dtype=float), index=table["area_code"].astype(str))
     trust = pd.Series(table["trust"].to_numpy(dtype=float), index=table["area_code"].astype(str))
     gi = getis_ord_gi_star(crime, weights, permutations=0)
-    lisa = bivariate_local_moran(crime, trust, weights, permutations=permutations, seed=seed)
     codes = table["area_code"].astype(str)
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "gi_z": codes.map(gi["z"]).to_numpy(), "gi_q": codes.map(gi["q"]).to_numpy(),
         "hotspot": codes.map(gi["label"]).fillna("no data").to_numpy(),
-        "lisa_quadrant": codes.map(lisa["quadrant"]).to_numpy(),
-        "lisa_label": codes.map(lisa["label"]).fillna("no data").to_numpy(),
     }, index=table.index)
+    if bivariate:
+        lisa = bivariate_local_moran(crime, trust, weights, permutations=max(permutations, 1), seed=seed)
+        out["lisa_quadrant"] = codes.map(lisa["quadrant"]).to_numpy()
+        out["lisa_label"] = codes.map(lisa["label"]).fillna("no data").to_numpy()
+    return out

@@ -304,7 +304,7 @@ def with_hotspots(table: pd.DataFrame, q: CrimeQuery, flags: FlagSettings) -> pd
 
 @st.cache_data(show_spinner="Finding hot spots (Gi*)…", max_entries=32)
 def _hotspots(key: str, q: CrimeQuery, flags: FlagSettings, _table: pd.DataFrame) -> pd.DataFrame:
-    return hotspot_columns(tables(), _table).set_index(_table["area_code"].astype(str))
+    return hotspot_columns(tables(), _table, bivariate=False).set_index(_table["area_code"].astype(str))
 
 
 def export(q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:
