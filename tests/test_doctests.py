@@ -1,17 +1,29 @@
-"""Run the Examples sections of the analysis modules as doctests."""
+"""Run every Examples section in the pure packages as doctests.
+
+The modules are found by looking for examples, so a new module with examples cannot be
+left out.
+"""
 
 from __future__ import annotations
 
 import doctest
-from types import ModuleType
+import importlib
+from pathlib import Path
 
 import pytest
 
-from analysis import classify, hotspots, stats
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted(
+    ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    for package in ("analysis", "data_sources", "geo")
+    for path in (ROOT / package).glob("*.py")
+    if ">>>" in path.read_text()
+)
 
 
-@pytest.mark.parametrize("module", [stats, hotspots, classify], ids=lambda module: module.__name__)
-def test_module_examples(module: ModuleType) -> None:
+@pytest.mark.parametrize("name", MODULES)
+def test_module_examples(name: str) -> None:
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0, f"{module.__name__} has no examples"
-    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {module.__name__}"
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"

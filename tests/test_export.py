@@ -130,11 +130,3 @@ def test_cli_bad_arguments_exit_2_with_one_line(snapshot_dir: Path, tmp_path: Pa
     assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists()
 
-
-def test_doctests() -> None:
-    import doctest
-
-    from analysis import export
-
-    result = doctest.testmod(export)
-    assert result.attempted > 0 and result.failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import time
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import measures
 from analysis.errors import AnalysisInputError
 from analysis.measures import (
     AnalysisTables,
@@ -93,10 +91,6 @@ def tiny_tables() -> AnalysisTables:
 def _by_code(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index("area_code")
 
-
-def test_doctests() -> None:
-    result = doctest.testmod(measures)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_counts_rates_and_density_hand_computed(tiny: AnalysisTables) -> None:

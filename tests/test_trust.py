@@ -127,11 +127,3 @@ def test_real_wards_all_use_borough_figures(snapshot_tables: AnalysisTables) -> 
     assert t.loc[t["area_code"] == CITY, "trust"].isna().all()
     assert LONDON not in set(t["area_code"])
 
-
-def test_doctests() -> None:
-    import doctest
-
-    from analysis import trust
-
-    result = doctest.testmod(trust)
-    assert result.attempted > 0 and result.failed == 0
