@@ -17,4 +17,5 @@ def page_for(path: Path) -> st.Page:
     return st.Page(path, title=name.replace("_", " "), url_path=name, default=path.stem.startswith("0_"))
 
 
+st.set_page_config(page_title="London crime and trust", layout="wide")
 st.navigation([page_for(p) for p in sorted(PAGES_DIR.glob("[0-9]_*.py"))]).run()

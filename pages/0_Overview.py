@@ -4,7 +4,6 @@ import streamlit as st
 
 from ui import data, maps, state, widgets
 
-st.set_page_config(page_title="London crime and trust", layout="wide")
 view = state.sidebar()
 q = view.query
 st.title("London crime and trust in the police")

@@ -2,7 +2,6 @@ import streamlit as st
 
 from ui import data, maps, state, widgets
 
-st.set_page_config(page_title="Map · London crime and trust", layout="wide")
 view = state.sidebar(colouring=True, area=True)
 q = view.query
 st.title("Where crime is high and trust is low")

@@ -2,7 +2,6 @@ import streamlit as st
 
 from ui import data, state, widgets
 
-st.set_page_config(page_title="Priority areas · London crime and trust", layout="wide")
 view = state.sidebar()
 q = view.query
 st.title("Priority areas: high crime, low trust")

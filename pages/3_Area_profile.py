@@ -2,7 +2,6 @@ import streamlit as st
 
 from ui import data, state, style, widgets
 
-st.set_page_config(page_title="Area profile · London crime and trust", layout="wide")
 style.apply_print_css()
 view = state.sidebar(area=True, compare=True)
 q = view.query

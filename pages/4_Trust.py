@@ -2,7 +2,6 @@ import streamlit as st
 
 from ui import data, state, widgets
 
-st.set_page_config(page_title="Trust · London crime and trust", layout="wide")
 view = state.sidebar(crime=False)
 labels = data.trust_measure_labels()
 st.title("Trust and confidence in the police, by borough")

@@ -2,7 +2,6 @@ import streamlit as st
 
 from ui import data, refresh, state, uploads, widgets
 
-st.set_page_config(page_title="Data and method · London crime and trust", layout="wide")
 view = state.sidebar(crime=False, trust=False)
 handle = data.handle()
 st.title("Data and method")

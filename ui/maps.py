@@ -19,6 +19,7 @@ import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
 from ui import style
+from ui.widgets import fmt, pct
 
 LONDON_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=9.2, min_zoom=8, max_zoom=15)
 #: All of London in a small map (the Overview's ~420 px high panel).
@@ -126,19 +127,6 @@ def selected_code(event: object) -> str | None:
     return str(code) if code else None
 
 
-def _fmt(x: object, spec: str = ",.1f") -> str:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "no data"
-    return "no data" if v != v else format(v, spec)
-
-
-def _pct(x: object) -> str:
-    text = _fmt(x, ".0%")
-    return text
-
-
 _CLASS = {"low": 0, "mid": 1, "high": 2}
 
 
@@ -172,11 +160,11 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
     tips = []
     for rec in table.itertuples(index=False):
         lines = [("Borough", rec.borough_name)] if level == "ward" else []
-        lines.append((measure_label, _fmt(rec.value)))
+        lines.append((measure_label, fmt(rec.value)))
         if rec.rate == rec.rate:
             lines.append(("Crimes per 1,000 (95% interval)",
-                          f"{_fmt(rec.rate)} ({_fmt(rec.rate_lo)}–{_fmt(rec.rate_hi)})"))
-        trust_text = (f"{_pct(rec.trust)} ({_pct(rec.trust_lo)}–{_pct(rec.trust_hi)})"
+                          f"{fmt(rec.rate)} ({fmt(rec.rate_lo)}–{fmt(rec.rate_hi)})"))
+        trust_text = (f"{pct(rec.trust)} ({pct(rec.trust_lo)}–{pct(rec.trust_hi)})"
                       if rec.trust == rec.trust else "not surveyed")
         lines.append(("Trust (95% interval)", trust_text))
         note = rec.trust_note if isinstance(rec.trust_note, str) else ""
@@ -184,7 +172,7 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
             lines.append(("Note", "trust is the borough's figure" if level == "ward" and "borough" in note else note))
         lines.append(("Class", rec.class_label))
         if colouring == "hotspot":
-            lines.append(("Hot spot (Gi*)", f"{rec.hotspot} (z = {_fmt(rec.gi_z, '.2f')})"))
+            lines.append(("Hot spot (Gi*)", f"{rec.hotspot} (z = {fmt(rec.gi_z, '.2f')})"))
         if rec.flagged:
             lines.append(("Priority", f"flagged (rank {int(rec.rank)}); {rec.robustness_periods}"))
         tips.append(tooltip_html(rec.area_name, lines))
