@@ -249,7 +249,8 @@ def test_meeting_mode_large_type_and_no_controls(page, server):
         body: parseFloat(getComputedStyle(document.body).fontSize),
         toggle: parseFloat(getComputedStyle(document.querySelector('[data-testid="stMain"] label p')).fontSize),
         p: Math.min(...[...document.querySelectorAll('[data-testid="stMain"] p')]
-                     .filter(e => e.offsetParent !== null && !e.closest('[data-testid="stCaptionContainer"]') && !e.closest('label'))
+                     .filter(e => e.offsetParent !== null && !e.closest('label')
+                             && !e.closest('[data-testid="stCaptionContainer"]'))
                      .map(e => parseFloat(getComputedStyle(e).fontSize))),
         h1: parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)})""")
     assert sizes["body"] >= 24 and sizes["p"] >= 24, sizes
