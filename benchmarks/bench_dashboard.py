@@ -175,7 +175,8 @@ def main() -> None:
          f"boroughs {s['filter_and_json']['map_json_bytes']['borough_choropleth'] / 1e6:.2f} MB"),
         ("session RSS over 50 reruns", f"{s['memory']['rss_mb_peak']:.0f} MB peak", "≤ 600 MB, flat",
          f"first {s['memory']['rss_mb_first']:.0f}, last {s['memory']['rss_mb_last']:.0f} MB; slope "
-         f"{s['memory']['slope_mb_per_rerun']:+.2f} MB/rerun (2nd half {s['memory']['slope_second_half_mb_per_rerun']:+.2f})"),
+         f"{s['memory']['slope_mb_per_rerun']:+.2f} MB/rerun "
+         f"(2nd half {s['memory']['slope_second_half_mb_per_rerun']:+.2f})"),
     ]
     print(f"{'measure':48} {'result':>12}  {'budget':16} notes")
     for name, value, budget, note in rows:
