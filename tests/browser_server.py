@@ -77,8 +77,9 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_app(store_dir: Path, *, log_dir: Path | None = None, timeout_s: float = 60) -> Iterator[Server]:
-    """Start the app against ``store_dir``, yield the running server, stop it, fail on a traceback."""
+def running_app(store_dir: Path, *, log_dir: Path | None = None, timeout_s: float = 60,
+                script: str = "app.py") -> Iterator[Server]:
+    """Start the app (or another ``script``) against ``store_dir``, yield the server, stop it, fail on a traceback."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_dir = log_dir or store_dir.parent
@@ -87,7 +88,7 @@ def running_app(store_dir: Path, *, log_dir: Path | None = None, timeout_s: floa
     env = {**os.environ, "CRIME_TRUST_STORE": str(store_dir), "PYTHONUNBUFFERED": "1",
            # A local stub for the live API, so nothing can reach the internet by accident.
            "POLICE_API_URL": os.environ.get("POLICE_API_URL", "http://127.0.0.1:9/api")}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     with open(stderr_path, "wb") as err:

@@ -283,3 +283,30 @@ def test_priority_csv_download_equals_cli(page, server, tmp_path):
     (ARTIFACTS / "browser-download.csv").write_bytes(got)
     assert got == out.read_bytes(), f"the page's CSV differs from `{' '.join(cmd[1:])}`"
     page.screenshot(path=str(SHOTS / "Priority_areas-settings.png"), full_page=True)
+
+
+def test_tooltip_shows_data_as_text_not_markup(browser, tmp_path):
+    """A ward name made of markup is shown literally in the map's tooltip and never runs."""
+    with running_app(tmp_path / "no-store", log_dir=tmp_path, script="tests/fixtures/tooltip_app.py") as srv:
+        context = browser.new_context(viewport={"width": 900, "height": 700})
+        pg = context.new_page()
+        dialogs: list[str] = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.goto(srv.url)
+        canvas = pg.locator("canvas").first
+        canvas.wait_for(timeout=TIMEOUT_MS)
+        box = canvas.bounding_box()
+        tooltip = pg.locator(".deck-tooltip")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not tooltip.inner_text().strip():
+            for dx in (0, 20, -20):  # hovering needs a few moves while deck.gl picks without a GPU
+                pg.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dx)
+                time.sleep(0.5)
+        text = tooltip.inner_text()
+        shown = tooltip.inner_html()
+        pg.screenshot(path=str(SHOTS / "tooltip-escaping.png"))
+        context.close()
+    assert "<img src=x onerror=alert(1)> St James's" in text  # the markup is shown as text
+    assert "Borough: <img src=x onerror=alert(1)>" in text
+    assert "<img" not in shown and "&lt;img" in shown  # and is not an element in the page
+    assert not dialogs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -218,7 +219,11 @@ def test_bad_upload_is_a_clear_error():
     assert len(frame) == 1
 
 
-def test_ward_name_is_escaped_in_tooltips():
+def test_ward_names_reach_tooltips_only_as_data():
+    """Names go into the data fields the renderer escapes, never into the tooltip's HTML template.
+
+    That the renderer escapes them is checked in Chromium (tests/test_browser.py).
+    """
     import pandas as pd
 
     from ui import maps
@@ -230,9 +235,12 @@ def test_ward_name_is_escaped_in_tooltips():
         "flagged": [True], "rank": [1], "robustness_periods": [evil]})
     rows = maps.map_rows(table, colouring="bivariate", measure_label="rate", level="ward")
     geometry = {"W1": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}}
-    spec = maps.area_deck(rows, geometry, []).to_json()
-    assert "<img" not in spec
-    assert "&lt;img src=x onerror=alert(1)&gt;" in spec
+    deck = maps.area_deck(rows, geometry, [])
+    assert deck._tooltip == maps.TOOLTIP and evil not in json.dumps(maps.TOOLTIP)  # pydeck keeps it apart
+    spec = json.loads(deck.to_json())
+    (feature,) = next(layer for layer in spec["layers"] if layer["id"] == maps.AREA_LAYER)["data"]
+    assert feature["properties"]["n"] == evil
+    assert f"Borough: {evil}" in feature["properties"]["t"].split("\n")
 
 
 def test_palettes_distinguishable_under_colour_blindness():

@@ -2,15 +2,16 @@
 
 The deck has ``map_provider=None`` and no ``map_style``, so the browser fetches nothing
 from the internet; borough outlines give the context a basemap would. Features carry only
-what the map needs (code, fill, a pre-escaped tooltip) and the deck is serialised compactly
+what the map needs (code, fill, tooltip text) and the deck is serialised compactly
 (pydeck's own JSON is indented, about 4.5× larger), keeping the London ward map well under
-1.5 MB as sent. Every data-derived string in a tooltip is ``html.escape``d here, because
-deck.gl renders tooltips as HTML.
+1.5 MB as sent. Tooltips are a fixed HTML template written here; Streamlit's deck.gl
+component HTML-escapes every value it puts into the template, so names from the data are
+shown as text and never run as markup (tests/test_browser.py checks this in Chromium).
+Escaping them here as well would show entities such as ``&#x27;`` to the user.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -25,8 +26,11 @@ LONDON_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=9.2, min_zoom=
 #: All of London in a small map (the Overview's ~420 px high panel).
 SMALL_VIEW = pdk.ViewState(latitude=51.49, longitude=-0.11, zoom=8.6, min_zoom=8, max_zoom=15)
 AREA_LAYER = "areas"
-TOOLTIP = {"html": "{t}", "style": {"backgroundColor": "#fff", "color": "#000", "fontSize": "14px",
-                                   "border": "1px solid #333", "maxWidth": "360px"}}
+#: The only HTML in a tooltip: ``n`` (the area's name) and ``t`` (its lines) are data, escaped
+#: by the renderer; ``pre-line`` turns the newlines in ``t`` into line breaks.
+TOOLTIP = {"html": "<b>{n}</b><br/>{t}",
+           "style": {"backgroundColor": "#fff", "color": "#000", "fontSize": "14px", "border": "1px solid #333",
+                     "maxWidth": "360px", "whiteSpace": "pre-line"}}
 
 
 _FLAG_LINE = list(style.FLAG_UNDER)
@@ -41,20 +45,19 @@ class CompactDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
-def tooltip_html(title: str, lines: Iterable[tuple[str, str]] = ()) -> str:
-    """Build a tooltip's HTML with every piece escaped (titles and values come from data)."""
-    body = "".join(f"<br/>{html.escape(str(k))}: {html.escape(str(v))}" for k, v in lines)
-    return f"<b>{html.escape(str(title))}</b>{body}"
+def tooltip_text(lines: Iterable[tuple[str, str]]) -> str:
+    """Join a tooltip's ``label: value`` lines as plain text (the renderer escapes it)."""
+    return "\n".join(f"{k}: {v}" for k, v in lines)
 
 
 def _features(geometry: Mapping[str, dict], rows: pd.DataFrame, flagged: set[str]) -> list[dict]:
     """GeoJSON features for ``rows`` (``area_code``, ``fill``, ``t``); flagged ones get a thick outline."""
     out = []
-    for code, fill, tip in rows[["area_code", "fill", "t"]].itertuples(index=False, name=None):
+    for code, fill, name, tip in rows[["area_code", "fill", "n", "t"]].itertuples(index=False, name=None):
         geom = geometry.get(code)
         if geom is None:
             continue
-        props = {"code": code, "fill": list(fill), "t": tip}
+        props = {"code": code, "fill": list(fill), "n": name, "t": tip}
         if code in flagged:
             props.update(f=1, lc=_FLAG_LINE, lw=style.FLAG_UNDER_PX)
         else:
@@ -74,8 +77,8 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
     Parameters
     ----------
     rows
-        One row per area: ``area_code``, ``fill`` (an RGB tuple) and ``t`` (tooltip HTML,
-        already escaped — build it with :func:`tooltip_html`).
+        One row per area: ``area_code``, ``fill`` (an RGB tuple), ``n`` (its name) and ``t``
+        (tooltip lines as plain text, see :func:`tooltip_text`).
     geometry
         Area code → GeoJSON geometry (WGS84, rounded), from ``ui.data.display_geometry``.
     borough_lines
@@ -131,7 +134,7 @@ _CLASS = {"low": 0, "mid": 1, "high": 2}
 
 
 def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: str) -> pd.DataFrame:
-    """Give each area its fill colour and an escaped tooltip, from ``ui.data.area_table`` output.
+    """Give each area its fill colour and tooltip text, from ``ui.data.area_table`` output.
 
     Parameters
     ----------
@@ -175,5 +178,6 @@ def map_rows(table: pd.DataFrame, *, colouring: str, measure_label: str, level: 
             lines.append(("Hot spot (Gi*)", f"{rec.hotspot} (z = {fmt(rec.gi_z, '.2f')})"))
         if rec.flagged:
             lines.append(("Priority", f"flagged (rank {int(rec.rank)}); {rec.robustness_periods}"))
-        tips.append(tooltip_html(rec.area_name, lines))
-    return pd.DataFrame({"area_code": table["area_code"].astype(str), "fill": fills, "t": tips})
+        tips.append(tooltip_text(lines))
+    return pd.DataFrame({"area_code": table["area_code"].astype(str), "fill": fills,
+                         "n": table["area_name"].astype(str).to_numpy(), "t": tips})
