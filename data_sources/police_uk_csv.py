@@ -340,10 +340,29 @@ def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
     return STREET_CRIMES.conform(frame), report
 
 
+def _maybe_repeated(ids: pd.Series) -> np.ndarray:
+    """Rows whose Crime ID may occur more than once: a superset, found fast.
+
+    police.uk IDs are 64 hex characters; their first 8 bytes make an integer key that
+    hashes far faster than the strings. Rows sharing a key are candidates, checked exactly
+    by the caller, so the answer stays exact whatever the IDs look like.
+    """
+    present = ids.notna().to_numpy()
+    values = pa.chunked_array(ids.array._pa_array).combine_chunks()  # type: ignore[attr-defined]
+    values = pc.fill_null(values, "0" * 64)  # blank IDs (anti-social behaviour) are never repeats
+    if len(values) == 0 or (pc.binary_length(values).to_numpy(zero_copy_only=False) != 64).any():
+        return present
+    first = np.frombuffer(values.buffers()[1], dtype=np.int32, count=1, offset=values.offset * 4)[0]
+    chars = np.frombuffer(values.buffers()[2], dtype=np.uint8, count=64 * len(values), offset=int(first))
+    key = np.ascontiguousarray(chars.reshape(-1, 64)[:, :8]).view(np.uint64).ravel()  # equal lengths: fixed records
+    return pd.Series(key).duplicated(keep=False).to_numpy() & present
+
+
 def _report(src: StreetInput, frame: pd.DataFrame) -> StreetReport:
     ids = frame["crime_id"]
-    in_repeat = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
-    repeated = frame.loc[in_repeat]
+    candidates = frame.loc[_maybe_repeated(ids)]
+    cand_ids = candidates["crime_id"]
+    repeated = candidates.loc[(cand_ids.duplicated(keep=False) & cand_ids.notna()).to_numpy()]
     identical = int(repeated.duplicated().sum())
     copies = repeated.value_counts(dropna=False) if identical > IMPLAUSIBLE_REPEATS else pd.Series(dtype="int64")
     warnings = []
