@@ -243,7 +243,8 @@ def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
                 include_columns=[n for n in names if n in COLUMNS],
             ),
         )
@@ -267,8 +268,8 @@ def _coordinates(src: StreetInput, table: pa.Table) -> tuple[np.ndarray, np.ndar
     """Parse longitude/latitude, failing on the first unparseable, partial, out-of-range or swapped pair."""
     raw = {}
     for col in ("Longitude", "Latitude"):
-        text = pc.utf8_trim_whitespace(table[col])
-        blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
+        text = pc.utf8_trim_whitespace(table[col])  # empty cells arrive as nulls
+        blank = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
         try:
             values = pc.cast(pc.if_else(pc.equal(text, ""), None, text), pa.float64())
         except pa.ArrowInvalid:
@@ -298,12 +299,10 @@ def _coordinates(src: StreetInput, table: pa.Table) -> tuple[np.ndarray, np.ndar
 
 
 def _strings(table: pa.Table, col: str, n: int) -> pd.Series:
-    """A text column as pandas' Arrow-backed strings (no copy), blanks as <NA>."""
+    """A text column as pandas' Arrow-backed strings (no copy); the parser made blanks <NA>."""
     if col not in table.column_names:
         return pd.Series(pd.NA, index=range(n), dtype="string")
-    values = table[col]
-    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
-    return pd.Series(pd.arrays.ArrowStringArray(values))
+    return pd.Series(pd.arrays.ArrowStringArray(table[col]))
 
 
 def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
