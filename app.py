@@ -1,21 +1,49 @@
-"""Entry point (``streamlit run app.py``): the navigation menu, built from the pages/ folder.
-
-Each ``pages/N_Name.py`` becomes a page titled "Name" at ``/Name``; ``0_Overview`` is the
-home page. Building the list from the folder means a new page cannot be left out of the menu.
-"""
-
-from pathlib import Path
+"""Overview (the home page): London at a glance, and where the data came from."""
 
 import streamlit as st
 
-PAGES_DIR = Path(__file__).parent / "pages"
+from ui import data, maps, state, widgets
 
+view = state.sidebar()
+q = view.query
+st.title("London crime and trust in the police")
+widgets.data_banner()
 
-def page_for(path: Path) -> st.Page:
-    """One menu entry: the number prefix orders the menu, the rest names the page and its URL."""
-    name = path.stem.split("_", 1)[1]
-    return st.Page(path, title=name.replace("_", " "), url_path=name, default=path.stem.startswith("0_"))
+table = data.area_table(q, view.flags)
+london = data.london(q)
+trust, trust_lo, trust_hi = data.london_trust(view.trust_measure)
+label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+flagged = table[table["flagged"]]
 
+cols = st.columns(3)
+cols[0].metric(f"London, {label}", widgets.fmt(london["value"]),
+               help=f"{table.attrs['start']} to {table.attrs['end']}")
+cols[1].metric("Flagged areas (high crime, low trust)", f"{len(flagged)} of {len(table)}")
+cols[2].metric(f"London trust: {data.trust_measure_labels().get(view.trust_measure, '')}", widgets.pct(trust),
+               help=widgets.interval(trust_lo, trust_hi))
 
-st.set_page_config(page_title="London crime and trust", layout="wide")
-st.navigation([page_for(p) for p in sorted(PAGES_DIR.glob("[0-9]_*.py"))]).run()
+left, right = st.columns([3, 2])
+with left:
+    y = {"count": "count", "harm": "harm"}.get(q.measure, "rate")  # the monthly trend has these three
+    y_label = state.MEASURES[y]
+    st.subheader(f"Crime by month, London ({y_label})")
+    widgets.area_trend_chart(data.trend(q).assign(area="London"), y_label, y=y, large=view.meeting)
+    st.subheader("Where the flagged areas are")
+    rows = maps.map_rows(table, colouring="bivariate", measure_label=label, level=q.level)
+    deck = maps.area_deck(rows, data.display_geometry(q.level), data.borough_lines(),
+                          flagged=flagged["area_code"].astype(str).tolist(), view=maps.SMALL_VIEW)
+    st.pydeck_chart(deck, key="overview_map", height=420)
+with right:
+    widgets.bivariate_legend(large=view.meeting)
+    st.subheader("Top flagged areas")
+    top = flagged[["rank", "area_name", "borough_name"]].head(10)
+    st.dataframe(top.rename(columns={"rank": "Rank", "area_name": "Area", "borough_name": "Borough"}),
+                 hide_index=True, key="top_flagged", width="stretch")
+    if q.level == "ward":
+        st.caption("At ward level, trust is the borough figure. City of London: trust not surveyed.")
+
+st.subheader("Months loaded per source")
+st.dataframe(widgets.sources_frame(data.handle().manifest)[["source", "first month", "last month", "months"]],
+             hide_index=True, key="months_table")
+st.caption("Contains public sector information licensed under the Open Government Licence v3.0 "
+           "(police.uk, Metropolitan Police Service, MOPAC, ONS).")

@@ -523,3 +523,10 @@ def test_meeting_mode_hides_controls_and_enlarges_charts():
     assert "Crimes for every 1,000 people" in at.metric[0].label
     normal = run("pages/3_Area_profile.py", area="E05009317")
     assert not any('"labelFontSize": 20' in c.proto.spec for c in charts(normal))
+
+
+def test_menu_names_the_home_page_overview_and_lists_every_page():
+    at = run("app.py")
+    labels = [link.proto.label for link in at.sidebar.get("page_link")]
+    pages = sorted((ROOT / "pages").glob("[0-9]_*.py"))
+    assert labels == ["Overview"] + [p.stem.split("_", 1)[1].replace("_", " ") for p in pages]

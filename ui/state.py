@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from analysis.measures import MEASURE_LABELS, CrimeQuery, period_presets
 from analysis.priorities import FlagSettings
@@ -177,6 +179,25 @@ def meeting_toggle() -> bool:
     return on
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _menu() -> None:
+    """Links to every page, built from the pages/ folder so a new page joins the menu by itself.
+
+    Streamlit's own menu would label the home page by its file name, "app". A page run as
+    its own entry point (as page tests do) has no app around it, so it gets no menu.
+    """
+    pages = [(ROOT / "app.py", "Overview")] + [
+        (path, path.stem.split("_", 1)[1].replace("_", " ")) for path in sorted((ROOT / "pages").glob("[0-9]_*.py"))]
+    try:
+        for path, label in pages:
+            st.page_link(str(path), label=label)
+    except StreamlitPageNotFoundError:
+        return
+    st.divider()
+
+
 def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False,
             compare: bool = False) -> View:
     """Draw the shared sidebar controls for a page and return the validated selection.
@@ -190,6 +211,9 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     compare
         The page compares up to four areas (``compare`` in the URL).
     """
+    st.set_page_config(page_title="London crime and trust", layout="wide")
+    with st.sidebar:
+        _menu()
     meeting = meeting_toggle()
     r = _Reader()
     names = data.area_names()
