@@ -224,16 +224,11 @@ def test_ward_names_reach_tooltips_only_as_data():
 
     That the renderer escapes them is checked in Chromium (tests/test_browser.py).
     """
-    import pandas as pd
-
+    from tests.fixtures.markup_area import MARKUP as evil
+    from tests.fixtures.markup_area import markup_area_table
     from ui import maps
-    evil = "<img src=x onerror=alert(1)>"
-    table = pd.DataFrame({
-        "area_code": ["W1"], "area_name": [evil], "borough_name": [evil], "value": [1.0], "rate": [1.0],
-        "rate_lo": [0.5], "rate_hi": [2.0], "trust": [0.5], "trust_lo": [0.4], "trust_hi": [0.6],
-        "trust_note": [evil], "crime_class": ["high"], "trust_class": ["low"], "class_label": [evil],
-        "flagged": [True], "rank": [1], "robustness_periods": [evil]})
-    rows = maps.map_rows(table, colouring="bivariate", measure_label="rate", level="ward")
+
+    rows = maps.map_rows(markup_area_table(), colouring="bivariate", measure_label="rate", level="ward")
     geometry = {"W1": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}}
     deck = maps.area_deck(rows, geometry, [])
     assert deck._tooltip == maps.TOOLTIP and evil not in json.dumps(maps.TOOLTIP)  # pydeck keeps it apart
