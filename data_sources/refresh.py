@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -213,7 +214,11 @@ def refresh_months(
     """
     label, wards = select_area(area, areas_gdf)
     wards = wards.reset_index(drop=True)
-    area_geom = shapely.union_all(wards.geometry.to_numpy())
+    # Uniting ~680 wards takes about a second; GEOS releases the GIL, so it runs while the
+    # first requests are in flight and is only waited for when the first answers are filtered.
+    background = ThreadPoolExecutor(max_workers=1)
+    area_geom_future = background.submit(shapely.union_all, wards.geometry.to_numpy())
+    background.shutdown(wait=False)
     city = wards[wards["borough_code"] == CITY_OF_LONDON_CODE]
     city_geom = shapely.union_all(city.geometry.to_numpy()) if len(city) else None
     whole_london = label == "London"
@@ -237,7 +242,7 @@ def refresh_months(
         result = fetch_pieces(client, pieces, month, workers=workers, progress=report)
         done_before += result.pieces_fetched
         source = f"police.uk API crimes-street {month} {label} ({result.pieces_fetched} polygons)"
-        frame = _area_frame(list(result.records.values()), area_geom, city_geom, names, source)
+        frame = _area_frame(list(result.records.values()), area_geom_future.result(), city_geom, names, source)
         frames.append(frame)
         if whole_london and include_no_location:
             for force, force_name in (("metropolitan", MET), ("city-of-london", CITY)):
