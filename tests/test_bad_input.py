@@ -8,7 +8,6 @@ the input file, the line when one line is at fault, the problem, and what to do.
 from __future__ import annotations
 
 import re
-import time
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -92,10 +91,8 @@ def test_size_guard_refuses_by_size_without_reading(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr("builtins.open", spy)
     from data_sources.police_uk_csv import discover_street_files
-    started = time.perf_counter()
     with pytest.raises(InputFileError, match=r"is 600 MB; the limit is 400 MB") as info:
         discover_street_files(tmp_path)
-    assert time.perf_counter() - started < 1.0
     assert str(path) not in opened
     assert "CRIME_TRUST_MAX_INPUT_MB" in info.value.hint
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import mapclassify
 import numpy as np
 import pytest
@@ -232,27 +229,3 @@ def test_robustness_counts_rejects_1d() -> None:
 def test_reason_sentence(args: tuple, kwargs: dict, expected: str) -> None:
     assert reason_sentence(*args, **kwargs) == expected
 
-
-def test_full_ward_table_refresh_is_fast() -> None:
-    rng = np.random.default_rng(2)
-    counts, pops = rng.poisson(80, 680), rng.integers(4000, 20000, 680)
-    trust, n = rng.beta(8, 4, 680), rng.integers(50, 400, 680)
-
-    def refresh() -> None:
-        rate, low, high = poisson_rate_ci(counts, pops)
-        trust_low, trust_high = wilson_ci(trust, n)
-        bivariate_class(tercile_classes(rate), tercile_classes(trust))
-        flag_high_crime_low_trust(rate, trust, crime_pct=0.7, trust_pct=0.3)
-        flag_high_crime_low_trust(rate, trust, method="interval", crime_ci=(low, high),
-                                  trust_ci=(trust_low, trust_high), london_crime=5.0, london_trust=0.66)
-        robustness_counts(flags_under_settings(rate, trust, threshold_grid(0.7, 0.3)))
-
-    refresh()
-    best = min(_timed(refresh) for _ in range(5))
-    assert best < 0.05
-
-
-def _timed(function: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start

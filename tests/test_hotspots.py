@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import warnings
-from collections.abc import Callable
 
 import esda
 import geopandas as gpd
@@ -153,21 +151,6 @@ def test_gi_star_rejects_bad_input(weights: W, kwargs: dict, message: str) -> No
     with pytest.raises(ValueError, match=message):
         getis_ord_gi_star(weights=weights, **kwargs)
 
-
-def test_gi_star_analytical_is_fast_on_680_areas() -> None:
-    from libpysal.weights import lat2W
-
-    w = lat2W(26, 26)
-    y = np.random.default_rng(0).gamma(2, 10, w.n)
-    getis_ord_gi_star(y, w, permutations=0)
-    best = min(_seconds(lambda: getis_ord_gi_star(y, w, permutations=0)) for _ in range(3))
-    assert best < 0.05
-
-
-def _seconds(function: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 @pytest.mark.parametrize(("pvalues", "expected"), [

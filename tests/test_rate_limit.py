@@ -86,4 +86,5 @@ def test_threads_sharing_one_bucket_never_overflow_it() -> None:
     elapsed = time.monotonic() - t0
     assert len(stamps) == 54
     assert max_bucket_level(stamps, 15) <= 30.5  # small tolerance for thread wake-up jitter
-    assert elapsed == pytest.approx((54 - 30) / 15, abs=0.4)
+    ideal = (54 - 30) / 15  # the burst of 30 goes at once, the other 24 drain at 15/s
+    assert ideal - 0.1 <= elapsed < ideal + 3.0  # never faster than the bucket; slack only for a busy machine
