@@ -24,7 +24,6 @@ import pandas as pd
 from analysis import classify
 from analysis.errors import AnalysisInputError
 from analysis.measures import (
-    MEASURE_LABELS,
     AnalysisTables,
     CrimeQuery,
     crime_measures,
@@ -294,15 +293,6 @@ def _reasons(tables: AnalysisTables, q: CrimeQuery, trust_label: str, columns: d
             sentence += f" ({note})"
         out.append(sentence)
     return out
-
-
-def measure_label_for(q: CrimeQuery) -> str:
-    """Return the chosen crime measure in words, e.g. 'crimes per 1,000 residents'."""
-    base = MEASURE_LABELS[q.measure]
-    return f"{base}, smoothed (Empirical Bayes)" if q.smoothed and q.measure == "rate" else base
-
-
-HOTSPOT_COLUMNS = ["gi_z", "gi_q", "hotspot", "lisa_quadrant", "lisa_label"]
 
 
 @lru_cache(maxsize=4)

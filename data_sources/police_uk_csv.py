@@ -18,7 +18,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -379,13 +379,3 @@ def _report(src: StreetInput, frame: pd.DataFrame) -> StreetReport:
         crime_types={str(k): int(v) for k, v in frame["crime_type"].value_counts().items()},
         warnings=tuple(warnings),
     )
-
-
-def iter_street_files(paths: list[Path]) -> Iterator[StreetInput]:
-    """Yield every street file under ``paths``, each at most once by name."""
-    seen: set[str] = set()
-    for path in paths:
-        for src in discover_street_files(path):
-            if src.name not in seen:
-                seen.add(src.name)
-                yield src

@@ -116,7 +116,7 @@ def reopen() -> None:
 
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
-    for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table, _area_trust,
+    for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table,
                    _area_table, _street_bins, _export, _trends, _type_trend, _outcome_counts, _hotspots):
         cached.clear()
 
@@ -256,17 +256,6 @@ def trust_table(measure_id: str, level: str = "borough") -> pd.DataFrame:
     """Return every published figure of a trust measure at a level, with intervals."""
     with shown_errors():
         return _trust_table(loaded().key, measure_id, level)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _area_trust(key: str, measure_id: str, level: str) -> pd.DataFrame:
-    return trust_mod.trust_for_areas(tables(), measure_id, None, level)
-
-
-def area_trust(measure_id: str, level: str = "ward") -> pd.DataFrame:
-    """Return the latest trust figure per ward or borough (wards take their borough's)."""
-    with shown_errors():
-        return _area_trust(loaded().key, measure_id, level)
 
 
 def london_trust(measure_id: str) -> tuple[float, float, float]:
