@@ -274,12 +274,23 @@ def apply_ingested(street: pd.DataFrame, entries: list[IngestedInput], store_dir
     return street
 
 
-def read_points(path: Path, geo: Geography, covered: set[tuple[str, str]], account: SourceAccount) -> pd.DataFrame:
-    """Read the 2022 points, keep London's, and drop month/type pairs a street file already covers."""
-    frame = points_2022.read_points_2022(path)
-    account.rows_read += len(frame)
-    account.files.append({"path": points_2022.POINTS_FILE, "sha256": sha256_file(path), "rows": len(frame)})
-    rows = _drop_outside_london(place(frame, geo), account)
+def read_points(path: Path, geo: Geography, covered: set[tuple[str, str]], account: SourceAccount,
+                cache: InputCache) -> pd.DataFrame:
+    """Read the 2022 points, keep London's, and drop month/type pairs a street file already covers.
+
+    The placed points are cached by content hash like the street files, so a rebuild does
+    not parse and place 849k rows again.
+    """
+    sha = sha256_file(path)
+    cached = cache.get(sha)
+    if cached is None:
+        placed = place(points_2022.read_points_2022(path), geo)
+        cache.put(sha, placed, {"rows": len(placed)})
+    else:
+        placed = cached[0]
+    account.rows_read += len(placed)
+    account.files.append({"path": points_2022.POINTS_FILE, "sha256": sha, "rows": len(placed)})
+    rows = _drop_outside_london(placed, account)
     keys = rows["month"].astype(str) + "|" + rows["crime_type"].astype(str)
     dup = keys.isin({f"{m}|{t}" for m, t in covered}).to_numpy()
     account.drop("covered_by_street_file", int(dup.sum()))
@@ -366,7 +377,7 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     say("2022 points")
     points_acc = SourceAccount()
     if (data_dir / points_2022.POINTS_FILE).is_file():
-        points = read_points(data_dir / points_2022.POINTS_FILE, geo, covered, points_acc)
+        points = read_points(data_dir / points_2022.POINTS_FILE, geo, covered, points_acc, cache)
         street = pd.concat([street, points], ignore_index=True)
     else:
         points_acc.notes.append(f"{points_2022.POINTS_FILE} not found: no 2022 all-type baseline")
