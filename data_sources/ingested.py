@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 
 from data_sources.schemas import STREET_CRIMES
-from data_sources.store import write_atomic_bytes
+from data_sources.store import write_atomic_bytes, write_table
 
 REGISTRY = "registry.json"
 
@@ -68,7 +68,7 @@ def register(store_dir: Path, frame: pd.DataFrame, *, kind: Literal["api", "arch
     entry = IngestedInput(kind, month, scope, "", len(rows), time.strftime("%Y-%m-%dT%H:%M:%S"), source, wards)
     entry = IngestedInput(**{**asdict(entry), "file": f"{entry.key}.parquet"})
     buf = io.BytesIO()
-    rows.to_parquet(buf, index=False, compression="zstd")
+    write_table(buf, rows)
     write_atomic_bytes(folder / entry.file, buf.getvalue())
     others = [e for e in list_ingested(store_dir) if e.key != entry.key]
     write_atomic_bytes(folder / REGISTRY, json.dumps([asdict(e) for e in [*others, entry]], indent=1).encode())

@@ -16,6 +16,7 @@ through one ``DataHandle``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -59,12 +60,18 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_table(path: Path, frame: pd.DataFrame) -> None:
+#: Options for every Parquet file this project writes. Column statistics are off: every
+#: reader here loads whole columns, so min/max would never prune anything, and computing
+#: them over a million strings is a quarter of the write time (benchmarks/bench_ingest.py).
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
+
+
+def write_table(path: Path | io.BytesIO, frame: pd.DataFrame) -> None:
     """Write one table as Parquet (GeoParquet when ``frame`` is a GeoDataFrame), zstd-compressed."""
     if isinstance(frame, gpd.GeoDataFrame):
-        frame.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)
+        frame.to_parquet(path, index=False, write_covering_bbox=False, **PARQUET_OPTIONS)
     else:
-        frame.to_parquet(path, index=False, compression="zstd")
+        frame.to_parquet(path, index=False, **PARQUET_OPTIONS)
 
 
 class VersionWriter:
