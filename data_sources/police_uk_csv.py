@@ -15,10 +15,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import mmap
 import re
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -68,6 +70,8 @@ class StreetInput:
     mtime_ns: int = 0
     archive: str = ""
     crc32: int | None = None
+    #: Set for a plain (uncompressed) file on disk, which is then mapped rather than copied.
+    plain_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ def discover_street_files(path: Path) -> list[StreetInput]:
     def opener() -> IO[bytes]:
         return cast(IO[bytes], gzip.open(path, "rb")) if m.group(3) else open(path, "rb")
 
-    return [StreetInput(str(path), m.group(1), m.group(2), _checked(opener, str(path)), st.st_size, st.st_mtime_ns)]
+    return [StreetInput(str(path), m.group(1), m.group(2), _checked(opener, str(path)), st.st_size, st.st_mtime_ns,
+                        plain_path="" if m.group(3) else str(path))]
 
 
 def _zip_members(path: Path) -> list[StreetInput]:
@@ -188,13 +193,27 @@ def _checked(opener: Callable[[], IO[bytes]], name: str) -> Callable[[], IO[byte
     return open_checked
 
 
-def _read_bytes(src: StreetInput) -> bytes:
+@contextmanager
+def _file_bytes(src: StreetInput) -> Iterator[bytes | mmap.mmap]:
+    """The file's bytes: a plain file is memory-mapped (no copy of a 250 MB file), others decompressed."""
+    if src.plain_path and src.size:
+        try:
+            with open(src.plain_path, "rb") as fh:
+                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as e:  # ValueError: it was emptied since it was listed
+            raise InputFileError(src.name, f"cannot be opened ({getattr(e, 'strerror', None) or e})",
+                                 hint="check that the file exists and is readable") from e
+        with mapped:
+            check_size(src.name, size=len(mapped))
+            yield mapped
+        return
     try:
         with src.open() as fh:
-            return read_bounded(fh, src.name)
+            data = read_bounded(fh, src.name)
     except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile, OSError) as e:
         raise InputFileError(src.name, f"cannot be decompressed: truncated or corrupt ({e})",
                              hint="download the file again") from e
+    yield data
 
 
 def _first_bad_line(mask: np.ndarray) -> int:
@@ -202,8 +221,8 @@ def _first_bad_line(mask: np.ndarray) -> int:
     return int(np.argmax(mask)) + 2
 
 
-def _utf8_error_line(data: bytes) -> int:
-    for i, line in enumerate(data.split(b"\n"), start=1):
+def _utf8_error_line(data: bytes | mmap.mmap) -> int:
+    for i, line in enumerate(bytes(data).split(b"\n"), start=1):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
@@ -211,17 +230,17 @@ def _utf8_error_line(data: bytes) -> int:
     return 1
 
 
-def _ragged_line(data: bytes, n_fields: int) -> int | None:
+def _ragged_line(data: bytes | mmap.mmap, n_fields: int) -> int | None:
     """1-based line on which the first record with the wrong number of fields ends (error path only)."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig", errors="replace"), newline=""))
+    reader = csv.reader(io.StringIO(bytes(data).decode("utf-8-sig", errors="replace"), newline=""))
     for record in reader:
         if record and len(record) != n_fields:
             return reader.line_num
     return None
 
 
-def _parse_table(src: StreetInput, data: bytes) -> pa.Table:
-    if not data[:65536].strip() and not data.strip():
+def _parse_table(src: StreetInput, data: bytes | mmap.mmap) -> pa.Table:
+    if not data[:65536].strip() and not bytes(data).strip():
         what = "file is empty (0 bytes)" if not data else "file holds only blank space"
         raise InputFileError(src.name, what, hint="re-download it; a street file has at least a header")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]:
@@ -313,7 +332,8 @@ def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
     InputFileError
         For an unreadable, empty or malformed file, naming the file, line and problem.
     """
-    table = _parse_table(src, _read_bytes(src))
+    with _file_bytes(src) as data:
+        table = _parse_table(src, data)
     n = table.num_rows
     lon, lat = _coordinates(src, table)
     frame = pd.DataFrame({tidy: _strings(table, col, n) for col, tidy in COLUMNS.items()
