@@ -25,10 +25,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_sources.build import load_geography, place
+from data_sources.build import SourceAccount, drop_outside_london, load_geography, place
 from data_sources.points_2022 import POINTS_FILE, TYPE_LABELS
 from data_sources.police_uk_csv import discover_street_files, read_street_file
 from data_sources.settings import get_settings
+from data_sources.store import write_table
 from geo.assign import WardLocator
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -70,9 +71,8 @@ def run_pipeline(path: Path, geo, out: Path) -> int:
     """
     (src,) = discover_street_files(path)
     frame, _report = read_street_file(src)
-    placed = place(frame, geo)
-    kept = placed[~((placed["placed_by"] == "none") & placed["longitude"].notna())]
-    kept.to_parquet(out, index=False, compression="zstd")
+    kept = drop_outside_london(place(frame, geo), SourceAccount())
+    write_table(out, kept)
     return len(kept)
 
 

@@ -22,12 +22,13 @@ import geopandas as gpd
 import pandas as pd
 
 from data_sources import harm, lookup, mps_ward, pas, points_2022, population
+from data_sources._frames import without_rows
 from data_sources.errors import InputFileError
 from data_sources.ingested import IngestedInput, list_ingested, read_ingested
 from data_sources.police_uk_csv import StreetInput, discover_street_files, read_street_file
 from data_sources.schemas import AREAS, COUNTS, STREET_CRIMES_PLACED
 from data_sources.settings import LONDON_CODE, REPO_ROOT
-from data_sources.store import VersionWriter, write_atomic_bytes
+from data_sources.store import VersionWriter, write_atomic_bytes, write_table
 from geo.assign import WardLocator, assign_wards
 from geo.wards import build_wards, display_geometry, dissolve_boroughs
 
@@ -174,7 +175,7 @@ class InputCache:
         """
         for sha, (frame, meta) in self.pending.items():
             buf = io.BytesIO()
-            frame.to_parquet(buf, index=False, compression="zstd")
+            write_table(buf, frame)
             write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.parquet", buf.getvalue())
             write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.json", json.dumps(meta).encode())
         self.pending.clear()
@@ -236,14 +237,14 @@ def read_street_inputs(sources: list[StreetInput], geo: Geography, cache: InputC
     if not frames:
         return STREET_CRIMES_PLACED.empty()
     rows = pd.concat(frames, ignore_index=True)
-    return _drop_outside_london(rows, account)
+    return drop_outside_london(rows, account)
 
 
-def _drop_outside_london(rows: pd.DataFrame, account: SourceAccount) -> pd.DataFrame:
+def drop_outside_london(rows: pd.DataFrame, account: SourceAccount) -> pd.DataFrame:
     """Rows with coordinates that no London ward or London LSOA claims are outside London."""
     outside = (rows["placed_by"] == "none") & rows["longitude"].notna()
     account.drop("outside_london", int(outside.sum()))
-    return rows.loc[~outside.to_numpy()].reset_index(drop=True)
+    return without_rows(rows, outside.to_numpy())
 
 
 def apply_ingested(street: pd.DataFrame, entries: list[IngestedInput], store_dir: Path, geo: Geography,
@@ -260,7 +261,7 @@ def apply_ingested(street: pd.DataFrame, entries: list[IngestedInput], store_dir
         fetched.rows_read += len(rows)
         fetched.files.append({"path": entry.file, "month": entry.month, "kind": entry.kind, "scope": entry.scope,
                               "fetched_at": entry.fetched_at, "source": entry.source, "rows": entry.rows})
-        rows = _drop_outside_london(rows, fetched)
+        rows = drop_outside_london(rows, fetched)
         same_month = (street["month"] == entry.month).to_numpy()
         if entry.kind == "archive":
             replaced = same_month & (street["reported_by"] == entry.scope).fillna(False).to_numpy()
@@ -290,11 +291,11 @@ def read_points(path: Path, geo: Geography, covered: set[tuple[str, str]], accou
         placed = cached[0]
     account.rows_read += len(placed)
     account.files.append({"path": points_2022.POINTS_FILE, "sha256": sha, "rows": len(placed)})
-    rows = _drop_outside_london(placed, account)
+    rows = drop_outside_london(placed, account)
     keys = rows["month"].astype(str) + "|" + rows["crime_type"].astype(str)
     dup = keys.isin({f"{m}|{t}" for m, t in covered}).to_numpy()
     account.drop("covered_by_street_file", int(dup.sum()))
-    return rows.loc[~dup].reset_index(drop=True)
+    return without_rows(rows, dup)
 
 
 def ward_counts(rows: pd.DataFrame, *, source: str, type_col: str, group_col: str | None,
