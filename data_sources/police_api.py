@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -107,9 +106,13 @@ class Piece:
     def geometry(self) -> BaseGeometry:
         return self.units[0] if len(self.units) == 1 else shapely.union_all(self.units)
 
-    @cached_property
+    @property
     def polygon(self) -> Polygon:
-        """The API polygon for this piece (computed once, in the worker that sends it)."""
+        """The API polygon for this piece, computed by the worker that sends it.
+
+        Not a ``functools.cached_property``: before Python 3.12 that holds one lock for all
+        instances, which made the workers build their polygons one at a time.
+        """
         return request_polygon(self.geometry)
 
     def can_split(self, min_split_deg: float = MIN_SPLIT_DEG) -> bool:
