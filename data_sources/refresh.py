@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +25,6 @@ import numpy as np
 import pandas as pd
 import requests
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from data_sources.api_mapping import CITY, MET, category_names, records_to_frame
 from data_sources.errors import ApiError, CrimeTrustError, OfflineError, UnknownAreaError
@@ -140,34 +138,50 @@ def plan_pieces(wards: gpd.GeoDataFrame, expected: Mapping[str, float] | pd.Seri
             for k, g in enumerate(groups)]
 
 
-def _ward_counts(wards: gpd.GeoDataFrame, frame: pd.DataFrame) -> pd.Series:
-    """Crimes per ward code in ``frame`` (for planning the next month's groups)."""
-    located = frame.dropna(subset=["longitude", "latitude"])
-    if located.empty:
-        return pd.Series(0.0, index=wards["ward_code"])
-    tree = shapely.STRtree(wards.geometry.to_numpy())
-    pts = shapely.points(located["longitude"].to_numpy(), located["latitude"].to_numpy())
-    _, ward_idx = tree.query(pts, predicate="intersects")
-    counts = np.bincount(ward_idx, minlength=len(wards)).astype(float)
-    return pd.Series(counts, index=wards["ward_code"].to_numpy())
+def wards_of_points(ward_geoms: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Position in ``ward_geoms`` of the ward holding each lon/lat point; -1 outside them all.
+
+    Strictly inside, as one request for the whole area would select: a point inside a ward
+    is in it, a point on an edge two wards share is inside the area (given to one of them),
+    and a point on the area's outer edge (or without coordinates) is outside. The points,
+    not the wards, are indexed, so each ward is tested once as a prepared polygon against
+    the points in its box (0.14 s for 90,000 points and 680 wards, against 0.57 s the other
+    way round and 0.5 s just to unite the wards).
+    """
+    out = np.full(len(lon), -1, dtype=np.int64)
+    located = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
+    if not len(located):
+        return out
+    points = shapely.points(lon[located], lat[located])
+    ward_idx, point_idx = shapely.STRtree(points).query(ward_geoms, predicate="contains_properly")
+    out[located[point_idx[::-1]]] = ward_idx[::-1]  # reversed, so the first listed ward wins
+    on_edge = np.flatnonzero(out[located] < 0)
+    if len(on_edge):
+        edge_idx, edge_ward = shapely.STRtree(ward_geoms).query(points[on_edge], predicate="intersects")
+        first, n_wards = np.unique(edge_idx, return_index=True, return_counts=True)[1:]
+        shared = n_wards >= 2
+        out[located[on_edge[edge_idx[first[shared]]]]] = edge_ward[first[shared]]
+    return out
 
 
-def _area_frame(records: Sequence[dict], area_geom: BaseGeometry, city_geom: BaseGeometry | None,
-                names: Mapping[str, str], source: str) -> pd.DataFrame:
-    """Map records to STREET_CRIMES, keep those inside the area, credit City points to the City force."""
+def _area_frame(records: Sequence[dict], wards: gpd.GeoDataFrame, names: Mapping[str, str],
+                source: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Map records to STREET_CRIMES and keep those inside the area's wards, with each one's ward.
+
+    Points in the City of London are credited to the City force (the API does not say).
+    """
     frame = records_to_frame(records, categories=names, source=source)
     if frame.empty:
-        return frame
-    lon, lat = frame["longitude"].to_numpy(), frame["latitude"].to_numpy()
-    shapely.prepare(area_geom)
-    # Strictly inside, as one request for the whole area would select (a point exactly on
-    # its outer edge is left out; pieces overlap, so inner edges lose nothing).
-    frame = frame[shapely.contains_xy(area_geom, lon, lat)]
-    if city_geom is not None and not frame.empty:
-        in_city = shapely.intersects_xy(city_geom, frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
-        force_rows = frame["location_type"].eq("Force").fillna(False).to_numpy(bool) & in_city
-        frame.loc[force_rows, ["reported_by", "falls_within"]] = CITY
-    return frame
+        return frame, np.empty(0, dtype=np.int64)
+    ward_idx = wards_of_points(wards.geometry.to_numpy(), frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+    inside = ward_idx >= 0
+    frame, ward_idx = frame[inside].reset_index(drop=True), ward_idx[inside]
+    in_city = np.zeros(len(frame), dtype=bool)
+    for city_geom in wards.geometry[wards["borough_code"] == CITY_OF_LONDON_CODE]:  # its edge included
+        in_city |= shapely.intersects_xy(city_geom, frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+    force_rows = frame["location_type"].eq("Force").fillna(False).to_numpy(bool) & in_city
+    frame.loc[force_rows, ["reported_by", "falls_within"]] = CITY
+    return frame, ward_idx
 
 
 def refresh_months(
@@ -214,13 +228,6 @@ def refresh_months(
     """
     label, wards = select_area(area, areas_gdf)
     wards = wards.reset_index(drop=True)
-    # Uniting ~680 wards takes about a second; GEOS releases the GIL, so it runs while the
-    # first requests are in flight and is only waited for when the first answers are filtered.
-    background = ThreadPoolExecutor(max_workers=1)
-    area_geom_future = background.submit(shapely.union_all, wards.geometry.to_numpy())
-    background.shutdown(wait=False)
-    city = wards[wards["borough_code"] == CITY_OF_LONDON_CODE]
-    city_geom = shapely.union_all(city.geometry.to_numpy()) if len(city) else None
     whole_london = label == "London"
     if not client.edition:
         client.edition = client.last_updated()
@@ -242,7 +249,7 @@ def refresh_months(
         result = fetch_pieces(client, pieces, month, workers=workers, progress=report)
         done_before += result.pieces_fetched
         source = f"police.uk API crimes-street {month} {label} ({result.pieces_fetched} polygons)"
-        frame = _area_frame(list(result.records.values()), area_geom_future.result(), city_geom, names, source)
+        frame, ward_idx = _area_frame(list(result.records.values()), wards, names, source)
         frames.append(frame)
         if whole_london and include_no_location:
             for force, force_name in (("metropolitan", MET), ("city-of-london", CITY)):
@@ -250,7 +257,8 @@ def refresh_months(
                 frames.append(records_to_frame(recs, categories=names, default_force=force_name,
                                                source=f"police.uk API crimes-no-location {month} {force}"))
         if k + 1 < len(months) and not frame.empty:  # plan the next month from this one
-            current = _ward_counts(wards, frame)
+            current = pd.Series(np.bincount(ward_idx, minlength=len(wards)).astype(float),
+                                index=wards["ward_code"].to_numpy())
     frames = [f for f in frames if len(f)]
     if not frames:
         return STREET_CRIMES.empty()
