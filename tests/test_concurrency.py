@@ -30,6 +30,7 @@ from tests.browser_server import (
     CHROMIUM_ARGS,
     IDLE_SELECTOR,
     WATCH_RUNS_JS,
+    cpu_s,
     Server,
     rss_kb,
     running_app,
@@ -110,20 +111,23 @@ async def _actions(page, i: int, out: dict) -> None:
 
 
 def _bucket() -> dict:
-    return {"times": [], "errors": [], "exceptions": 0, "outside": [], "sizes": [], "open_s": []}
+    return {"times": [], "errors": [], "exceptions": 0, "outside": [], "sizes": [], "open_s": [],
+            "server_cpu_s": 0.0, "machine_cpu_s": 0.0}
 
 
 async def _run_users(browser, server: Server, n: int, out: dict, *, offset: int = 0) -> float:
     """Open ``n`` sessions, then run their actions all at once; return the wall time of the actions."""
     gate = asyncio.Semaphore(4)
     opened = await asyncio.gather(*(_open(browser, server, offset + i, gate, out) for i in range(n)))
-    started = time.perf_counter()
+    started, server_cpu, machine_cpu = time.perf_counter(), cpu_s(server.pid), cpu_s()
     tasks = [asyncio.create_task(_actions(page, offset + i, out)) for i, (_, page) in enumerate(opened)]
     _, pending = await asyncio.wait(tasks, timeout=OVERALL_S)
     for t in pending:
         t.cancel()
     out["errors"].extend(f"timed out after {OVERALL_S} s" for _ in pending)
     wall = time.perf_counter() - started
+    out["server_cpu_s"] += cpu_s(server.pid) - server_cpu
+    out["machine_cpu_s"] += cpu_s() - machine_cpu
     for context, _ in opened:
         await context.close()
     return wall
@@ -167,7 +171,9 @@ async def _scenario(server: Server) -> dict:
     actions = ["level_radio", "rule_radio", "download_csv"]
     result.update({
         "single_user": {"median_s": _median(single["times"]), **{a: _median(single["times"], a) for a in actions},
-                        "open_median_s": _med(single["open_s"]), "errors": single["errors"] + warm["errors"]},
+                        "open_median_s": _med(single["open_s"]), "errors": single["errors"] + warm["errors"],
+                        "server_cpu_s_per_session": single["server_cpu_s"] / 3,
+                        "machine_cpu_s_per_session": single["machine_cpu_s"] / 3},
         "concurrent": {"median_s": _median(many["times"]), **{a: _median(many["times"], a) for a in actions},
                        "p90_s": statistics.quantiles([v for r in many["times"] for v in r.values()], n=10)[-1]
                        if many["times"] else None,
@@ -175,7 +181,9 @@ async def _scenario(server: Server) -> dict:
                        "sessions_completed": len(many["times"]), "actions_wall_s": wall,
                        "open_median_s": _med(many["open_s"]), "open_max_s": max(many["open_s"], default=None),
                        "errors": many["errors"],
-                       "exception_boxes": many["exceptions"]},
+                       "exception_boxes": many["exceptions"],
+                       "server_cpu_s_per_session": many["server_cpu_s"] / USERS,
+                       "machine_cpu_s_per_session": many["machine_cpu_s"] / USERS},
         "rss_mb": {"baseline": baseline_kb / 1024, "peak": max(samples, default=0) / 1024, "after": after_kb / 1024,
                    "peak_minus_baseline": (max(samples, default=0) - baseline_kb) / 1024},
         "csv_sizes": sorted(set(many["sizes"])),
