@@ -30,8 +30,8 @@ from tests.browser_server import (
     CHROMIUM_ARGS,
     IDLE_SELECTOR,
     WATCH_RUNS_JS,
-    cpu_s,
     Server,
+    cpu_s,
     rss_kb,
     running_app,
 )
