@@ -3,16 +3,20 @@
 The API and the bulk files describe the same crimes differently: the API names crime
 types by slug (``violent-crime``) and gives coordinates as strings, has no LSOA and no
 force columns. Rows from both must count alike, so slugs become the CSV crime type names
-and the force columns are filled by an approximation documented in :func:`records_to_frame`.
+and the force columns are filled by an approximation documented in :func:`crimes_to_frame`.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from data_sources.schemas import STREET_CRIMES
 
@@ -55,34 +59,76 @@ def category_names(answer: Iterable[Mapping[str, Any]] | None) -> dict[str, str]
     return names
 
 
-def _location_label(street_name: str | None) -> str | None:
-    """Label a snap point as the bulk CSVs do.
+#: The fields of an API crime record this project reads; others are ignored.
+RECORD = pa.struct([
+    ("category", pa.string()),
+    ("location_type", pa.string()),
+    ("location", pa.struct([("latitude", pa.string()), ("longitude", pa.string()),
+                            ("street", pa.struct([("name", pa.string())]))])),
+    ("outcome_status", pa.struct([("category", pa.string())])),
+    ("persistent_id", pa.string()),
+    ("id", pa.int64()),
+    ("month", pa.string()),
+])
+_WRAPPED = pa.schema([("crimes", pa.list_(RECORD))])
 
-    The API already says "On or near X" for street snap points, but BTP station points are
-    bare ("Kings Cross (station)"), so those get the prefix.
+
+def parse_crimes(body: bytes) -> pa.Table:
+    """Parse an API answer (a JSON list of crime records) straight into Arrow columns.
+
+    pyarrow's JSON reader fills typed columns in C++, outside the GIL, without a Python
+    object per record: a London month of ~90,000 records parses in a fraction of the time
+    ``json.loads`` plus a loop over the dicts took, and concurrent answers parse in parallel.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``id, persistent_id, month, category, location_type, latitude, longitude,
+        street_name, outcome`` (coordinates still text, as the API sends them).
+
+    Raises
+    ------
+    ValueError
+        For malformed JSON, or JSON that is not a list of records.
+
+    >>> parse_crimes(b'[{"id": 7, "category": "burglary", "location": null}]').column("id").to_pylist()
+    [7]
     """
-    if street_name is None:
-        return None
-    return street_name if street_name.startswith("On or near") else f"On or near {street_name}"
+    try:
+        table = pajson.read_json(
+            io.BytesIO(b'{"crimes": ' + body + b"}"),
+            read_options=pajson.ReadOptions(use_threads=False, block_size=len(body) + 64),
+            parse_options=pajson.ParseOptions(explicit_schema=_WRAPPED, unexpected_field_behavior="ignore",
+                                              newlines_in_values=True),
+        )
+    except pa.ArrowInvalid as e:
+        raise ValueError(f"not a JSON list of crime records ({str(e).splitlines()[0][:120]})") from e
+    lists = table.column("crimes").combine_chunks()
+    if table.num_rows != 1 or lists.null_count:
+        raise ValueError("not a JSON list of crime records")
+    record = lists.flatten()
+    fields = dict(zip([f.name for f in RECORD], record.flatten(), strict=True))
+    location = dict(zip(["latitude", "longitude", "street"], fields["location"].flatten(), strict=True))
+    return pa.table({
+        "id": fields["id"], "persistent_id": fields["persistent_id"], "month": fields["month"],
+        "category": fields["category"], "location_type": fields["location_type"],
+        "latitude": location["latitude"], "longitude": location["longitude"],
+        "street_name": location["street"].flatten()[0], "outcome": fields["outcome_status"].flatten()[0],
+    })
 
 
-def _force(location_type: str | None, default_force: str) -> str:
-    return BTP if location_type == "BTP" else default_force
+def _blank_to_null(values: pa.ChunkedArray) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(pc.if_else(pc.equal(values, ""), None, values)))
 
 
-def records_to_frame(
-    records: Iterable[Mapping[str, Any]],
-    *,
-    categories: Mapping[str, str],
-    source: str,
-    default_force: str = MET,
-) -> pd.DataFrame:
-    """Build a STREET_CRIMES frame from API crime records.
+def crimes_to_frame(crimes: pa.Table, *, categories: Mapping[str, str], source: str,
+                    default_force: str = MET) -> pd.DataFrame:
+    """Build a STREET_CRIMES frame from parsed API crimes (see :func:`parse_crimes`).
 
     Parameters
     ----------
-    records
-        API crime objects (``crimes-street`` or ``crimes-no-location`` answers).
+    crimes
+        ``crimes-street`` or ``crimes-no-location`` records, as parsed.
     categories
         Slug → crime type name, from :func:`category_names`.
     source
@@ -98,34 +144,33 @@ def records_to_frame(
     -----
     ``crime_id`` is the ``persistent_id`` or <NA> when it is "" (anti-social behaviour
     and BTP rows); ``api_id`` is the record ``id``; ``lsoa_*`` are <NA> (the API has none).
-    An unknown slug becomes a readable name ("new-thing" → "New thing") rather than failing.
+    BTP station points are bare ("Kings Cross (station)") and get the CSVs' "On or near "
+    prefix. An unknown slug becomes a readable name ("new-thing" → "New thing").
     """
-    rows = []
-    for r in records:
-        loc = r.get("location") or {}
-        street = (loc.get("street") or {}).get("name")
-        outcome = r.get("outcome_status") or {}
-        slug = str(r.get("category", ""))
-        rows.append((
-            r.get("persistent_id") or None,
-            r.get("id"),
-            r.get("month"),
-            _force(r.get("location_type"), default_force),
-            loc.get("longitude"),
-            loc.get("latitude"),
-            _location_label(street),
-            r.get("location_type") or None,
-            categories.get(slug) or slug.replace("-", " ").capitalize(),
-            outcome.get("category") or None,
-        ))
-    if not rows:
+    if crimes.num_rows == 0:
         return STREET_CRIMES.empty()
-    cols = ["crime_id", "api_id", "month", "reported_by", "longitude", "latitude", "location",
-            "location_type", "crime_type", "last_outcome"]
-    frame = pd.DataFrame.from_records(rows, columns=cols)
-    frame["falls_within"] = frame["reported_by"]
-    for c in ("longitude", "latitude"):
-        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(np.float64)
+    slugs, unique_slugs = pd.factorize(pc.fill_null(crimes.column("category"), "").to_numpy(zero_copy_only=False))
+    names = np.array([categories.get(s) or str(s).replace("-", " ").capitalize() for s in unique_slugs], dtype=object)
+    street = crimes.column("street_name")
+    location = pc.if_else(pc.starts_with(street, "On or near"), street,
+                          pc.binary_join_element_wise("On or near ", street, ""))
+    is_btp = pc.fill_null(pc.equal(crimes.column("location_type"), "BTP"), False).to_numpy(zero_copy_only=False)
+    force = np.where(is_btp, BTP, default_force)
+    frame = pd.DataFrame({
+        "crime_id": _blank_to_null(crimes.column("persistent_id")),
+        "api_id": pd.array(crimes.column("id").to_numpy(zero_copy_only=False), dtype="Int64"),
+        "month": pd.Series(pd.arrays.ArrowStringArray(crimes.column("month"))),
+        "reported_by": force,
+        "falls_within": force,
+        "longitude": pd.to_numeric(pd.Series(crimes.column("longitude").to_numpy(zero_copy_only=False)),
+                                   errors="coerce").astype(np.float64),
+        "latitude": pd.to_numeric(pd.Series(crimes.column("latitude").to_numpy(zero_copy_only=False)),
+                                  errors="coerce").astype(np.float64),
+        "location": pd.Series(pd.arrays.ArrowStringArray(location)),
+        "location_type": _blank_to_null(crimes.column("location_type")),
+        "crime_type": names[slugs],
+        "last_outcome": _blank_to_null(crimes.column("outcome")),
+    })
     frame["lsoa_code"] = pd.NA
     frame["lsoa_name"] = pd.NA
     frame["dataset"] = "api"

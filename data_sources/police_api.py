@@ -21,12 +21,14 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import numpy as np
+import pyarrow as pa
 import requests
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from urllib3.exceptions import NewConnectionError
 
+from data_sources.api_mapping import parse_crimes
 from data_sources.errors import ApiError, OfflineError
 from data_sources.http_cache import HttpCache, request_key
 from data_sources.rate_limit import LeakyBucket
@@ -220,7 +222,8 @@ class PoliceApi:
     # -- transport -------------------------------------------------------------------------
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None, *, what: str,
-                 cacheable: bool = True, too_many_is_split: bool = False) -> Any:
+                 cacheable: bool = True, too_many_is_split: bool = False,
+                 parse: Callable[[bytes], Any] = json.loads) -> Any:
         """Fetch one endpoint as JSON: cache first, then the network with bounded retries.
 
         Parameters
@@ -236,6 +239,9 @@ class PoliceApi:
             Whether a successful answer may be served from and stored in the cache.
         too_many_is_split
             Raise :class:`TooManyCrimes` on a 503 with an empty body instead of retrying.
+        parse
+            Turns the body into the answer (default ``json.loads``); a ``ValueError`` from it
+            means malformed JSON. Only bodies it accepts are cached.
         """
         params = dict(params or {})
         url = f"{self.base_url}/{path}"
@@ -252,7 +258,7 @@ class PoliceApi:
                     self.cache_hits += 1
                 if body is None:
                     raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon (cached)")
-                return json.loads(body)
+                return parse(body)
 
         retries = self.settings.api_max_retries
         problem = ""
@@ -277,7 +283,7 @@ class PoliceApi:
             else:
                 status = resp.status_code
                 if status == 200:
-                    return self._parse(resp, key if cacheable else None, what, get_url)
+                    return self._parse(resp, key if cacheable else None, what, get_url, parse)
                 if status == 503 and too_many_is_split and not resp.content.strip():
                     if cacheable and self.cache is not None:
                         self.cache.put(too_many_key, b"503")
@@ -298,9 +304,10 @@ class PoliceApi:
                        "police.uk may be overloaded — try again later (finished requests are cached, "
                        "so a re-run resumes)")
 
-    def _parse(self, resp: requests.Response, key: str | None, what: str, get_url: str) -> Any:
+    def _parse(self, resp: requests.Response, key: str | None, what: str, get_url: str,
+               parse: Callable[[bytes], Any]) -> Any:
         try:
-            data = json.loads(resp.content)
+            data = parse(resp.content)
         except ValueError as e:
             raise ApiError(f"{what}: police.uk answered with malformed JSON ({e}) to {get_url[:200]}; "
                            "try again later") from e
@@ -323,22 +330,22 @@ class PoliceApi:
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def street_crimes(self, poly: Polygon, month: str, *, split_on_503: bool = True, label: str = "") -> list[dict]:
+    def street_crimes(self, poly: Polygon, month: str, *, split_on_503: bool = True, label: str = "") -> pa.Table:
         """All street-level crimes in a lon/lat polygon for ``YYYY-MM`` (``crimes-street/all-crime``).
 
+        Returns the records as parsed by :func:`~data_sources.api_mapping.parse_crimes`.
         Raises :class:`TooManyCrimes` when the polygon holds more than the cap and
         ``split_on_503`` is set; otherwise a 503 is retried like any server error.
         """
         what = f"street crimes for {month}" + (f" in {label}" if label else "")
-        data = self.get_json("crimes-street/all-crime", {"poly": encode_poly(poly), "date": month},
-                             what=what, too_many_is_split=split_on_503)
-        return _expect_list(data, what)
+        return self.get_json("crimes-street/all-crime", {"poly": encode_poly(poly), "date": month},
+                             what=what, too_many_is_split=split_on_503, parse=parse_crimes)
 
-    def no_location_crimes(self, month: str, force: str = "metropolitan") -> list[dict]:
-        """Crimes without a location for one force and month (``crimes-no-location``)."""
+    def no_location_crimes(self, month: str, force: str = "metropolitan") -> pa.Table:
+        """Crimes without a location for one force and month (``crimes-no-location``), parsed."""
         what = f"crimes without location for {force} in {month}"
-        data = self.get_json("crimes-no-location", {"category": "all-crime", "force": force, "date": month}, what=what)
-        return _expect_list(data, what)
+        return self.get_json("crimes-no-location", {"category": "all-crime", "force": force, "date": month},
+                             what=what, parse=parse_crimes)
 
     def crime_categories(self, month: str | None = None) -> list[dict]:
         """``[{"url": slug, "name": name}, ...]`` valid for ``month`` (``crime-categories``)."""
@@ -379,11 +386,20 @@ def _expect_list(data: Any, what: str) -> list:
 
 @dataclass
 class FetchResult:
-    """Records of one month, de-duplicated on ``id``, and how many polygon requests it took."""
+    """The answers for one month's pieces, and how many polygon requests it took."""
 
-    records: dict[int, dict] = field(default_factory=dict)
+    answers: list[pa.Table] = field(default_factory=list)
     pieces_fetched: int = 0
     splits: int = 0
+
+    @property
+    def crimes(self) -> pa.Table:
+        """Every crime once: pieces overlap, so a record may come back twice (same ``id``)."""
+        if not self.answers:
+            return parse_crimes(b"[]")
+        table = pa.concat_tables(self.answers)
+        _, first = np.unique(table.column("id").to_numpy(zero_copy_only=False), return_index=True)
+        return table.take(np.sort(first))
 
 
 def fetch_pieces(
@@ -421,14 +437,13 @@ def fetch_pieces(
             for fut in done:
                 piece = pending.pop(fut)
                 try:
-                    records = fut.result()
+                    answer = fut.result()
                 except TooManyCrimes:
                     result.splits += 1
                     for part in piece.split():
                         submit(part)
                 else:
-                    for r in records:
-                        result.records.setdefault(int(r["id"]), r)
+                    result.answers.append(answer)
                 result.pieces_fetched += 1
                 if progress is not None:
                     progress(result.pieces_fetched, result.pieces_fetched + len(pending))

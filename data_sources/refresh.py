@@ -23,10 +23,11 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import requests
 import shapely
 
-from data_sources.api_mapping import CITY, MET, category_names, records_to_frame
+from data_sources.api_mapping import CITY, MET, category_names, crimes_to_frame
 from data_sources.errors import ApiError, CrimeTrustError, OfflineError, UnknownAreaError
 from data_sources.police_api import Piece, PoliceApi, fetch_pieces
 from data_sources.schemas import STREET_CRIMES
@@ -164,13 +165,13 @@ def wards_of_points(ward_geoms: np.ndarray, lon: np.ndarray, lat: np.ndarray) ->
     return out
 
 
-def _area_frame(records: Sequence[dict], wards: gpd.GeoDataFrame, names: Mapping[str, str],
+def _area_frame(crimes: pa.Table, wards: gpd.GeoDataFrame, names: Mapping[str, str],
                 source: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Map records to STREET_CRIMES and keep those inside the area's wards, with each one's ward.
+    """Map crimes to STREET_CRIMES and keep those inside the area's wards, with each one's ward.
 
     Points in the City of London are credited to the City force (the API does not say).
     """
-    frame = records_to_frame(records, categories=names, source=source)
+    frame = crimes_to_frame(crimes, categories=names, source=source)
     if frame.empty:
         return frame, np.empty(0, dtype=np.int64)
     ward_idx = wards_of_points(wards.geometry.to_numpy(), frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
@@ -249,13 +250,13 @@ def refresh_months(
         result = fetch_pieces(client, pieces, month, workers=workers, progress=report)
         done_before += result.pieces_fetched
         source = f"police.uk API crimes-street {month} {label} ({result.pieces_fetched} polygons)"
-        frame, ward_idx = _area_frame(list(result.records.values()), wards, names, source)
+        frame, ward_idx = _area_frame(result.crimes, wards, names, source)
         frames.append(frame)
         if whole_london and include_no_location:
             for force, force_name in (("metropolitan", MET), ("city-of-london", CITY)):
-                recs = client.no_location_crimes(month, force)
-                frames.append(records_to_frame(recs, categories=names, default_force=force_name,
-                                               source=f"police.uk API crimes-no-location {month} {force}"))
+                frames.append(crimes_to_frame(client.no_location_crimes(month, force), categories=names,
+                                              default_force=force_name,
+                                              source=f"police.uk API crimes-no-location {month} {force}"))
         if k + 1 < len(months) and not frame.empty:  # plan the next month from this one
             current = pd.Series(np.bincount(ward_idx, minlength=len(wards)).astype(float),
                                 index=wards["ward_code"].to_numpy())

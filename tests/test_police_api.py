@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -10,13 +11,13 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from data_sources.api_mapping import BTP, MET, category_names, records_to_frame
+from data_sources.api_mapping import BTP, MET, category_names, crimes_to_frame, parse_crimes
 from data_sources.errors import ApiError, OfflineError
 from data_sources.police_api import MAX_GET_URL, Piece, PoliceApi, encode_poly, fetch_pieces, request_polygon
 from data_sources.rate_limit import LeakyBucket, max_bucket_level
 from data_sources.schemas import STREET_CRIMES
 from data_sources.settings import Settings
-from tests.api_stub import StubApi, load_fixture, synth_records
+from tests.api_stub import FIXTURES, StubApi, load_fixture, synth_records
 
 MONTH = "2024-01"
 AREA = box(-0.20, 51.45, -0.05, 51.55)
@@ -50,9 +51,9 @@ def stub() -> StubApi:
 # -- mapping ---------------------------------------------------------------------------------
 
 def test_mapping_of_real_records_to_schema() -> None:
-    records = load_fixture("crimes_street_2018-06.json")
-    frame = records_to_frame(records, categories=category_names(load_fixture("crime_categories_2024-01.json")),
-                             source="test")
+    crimes = parse_crimes((FIXTURES / "crimes_street_2018-06.json").read_bytes())
+    frame = crimes_to_frame(crimes, categories=category_names(load_fixture("crime_categories_2024-01.json")),
+                            source="test")
     assert list(frame.columns) == STREET_CRIMES.columns
     assert frame.dtypes.astype(str).to_dict() == STREET_CRIMES.dtypes
     asb = frame[frame["crime_type"] == "Anti-social behaviour"]
@@ -76,11 +77,11 @@ def test_mapping_of_real_records_to_schema() -> None:
 def test_mapping_no_location_unknown_slug_and_empty() -> None:
     records = load_fixture("crimes_no_location_2024-01.json")
     records.append({**records[0], "id": 5, "category": "new-kind-of-crime"})
-    frame = records_to_frame(records, categories=category_names(None), source="x")
+    frame = crimes_to_frame(parse_crimes(json.dumps(records).encode()), categories=category_names(None), source="x")
     assert frame["latitude"].isna().all() and frame["location"].isna().all() and frame["location_type"].isna().all()
     assert list(frame["crime_type"]) == ["Burglary", "Violence and sexual offences", "New kind of crime"]
     assert frame["last_outcome"].isna().tolist() == [False, True, False]
-    empty = records_to_frame([], categories={}, source="x")
+    empty = crimes_to_frame(parse_crimes(b"[]"), categories={}, source="x")
     assert empty.empty and empty.dtypes.astype(str).to_dict() == STREET_CRIMES.dtypes
 
 
@@ -100,7 +101,7 @@ def test_metadata_endpoints(stub: StubApi, tmp_path: Path) -> None:
     assert {c["url"] for c in client.crime_categories(MONTH)} >= {"burglary", "violent-crime"}
     boundary = client.neighbourhood_boundary("city-of-london", "ban")
     assert boundary.is_valid and boundary.bounds == pytest.approx((-0.098, 51.509, -0.09, 51.5135))
-    assert [r["id"] for r in client.no_location_crimes(MONTH)] == [900000001, 900000002]
+    assert client.no_location_crimes(MONTH).column("id").to_pylist() == [900000001, 900000002]
 
 
 def test_get_then_post_for_long_polygons(stub: StubApi, tmp_path: Path) -> None:
@@ -108,14 +109,14 @@ def test_get_then_post_for_long_polygons(stub: StubApi, tmp_path: Path) -> None:
     small = box(-0.15, 51.48, -0.10, 51.52)
     many = Polygon(small.buffer(0.0001, quad_segs=128).exterior)  # hundreds of vertices, same area
     assert len(encode_poly(many)) > MAX_GET_URL
-    got_small = {r["id"] for r in client.street_crimes(small, MONTH)}
-    got_many = {r["id"] for r in client.street_crimes(many, MONTH)}
+    got_small = set(client.street_crimes(small, MONTH).column("id").to_pylist())
+    got_many = set(client.street_crimes(many, MONTH).column("id").to_pylist())
     assert [r.method for r in stub.requests_to("crimes-street")] == ["GET", "POST"]
     assert got_small and got_small <= got_many == stub.truth(many, MONTH)
 
 
 def test_empty_month_gives_empty_list(stub: StubApi, tmp_path: Path) -> None:
-    assert make_client(stub.url, tmp_path).street_crimes(AREA, "2024-02") == []
+    assert make_client(stub.url, tmp_path).street_crimes(AREA, "2024-02").num_rows == 0
 
 
 # -- errors and retries -------------------------------------------------------------------
@@ -130,7 +131,7 @@ def test_malformed_json_names_the_request_and_is_not_cached(stub: StubApi, tmp_p
     stub.add_fault("malformed", path="crimes-street")
     with pytest.raises(ApiError, match=r"street crimes for 2024-01.*malformed JSON"):
         client.street_crimes(AREA, MONTH, split_on_503=False)
-    assert len(client.street_crimes(box(-0.1, 51.5, -0.09, 51.51), MONTH)) >= 0
+    assert client.street_crimes(box(-0.1, 51.5, -0.09, 51.51), MONTH).num_rows > 0  # the next answer is whole
     assert client.cache_hits == 0
 
 
@@ -150,7 +151,7 @@ def test_retry_after_is_honoured_and_transient_errors_recover(stub: StubApi, tmp
     stub.add_fault("429", path="crimes-street", retry_after="7")
     stub.add_fault("502", path="crimes-street")
     stub.add_fault("503", path="crimes-street")  # 503 with a body: an overloaded server, retried
-    assert client.street_crimes(box(-0.15, 51.48, -0.10, 51.52), MONTH)
+    assert client.street_crimes(box(-0.15, 51.48, -0.10, 51.52), MONTH).num_rows
     assert sleeps == [7.0, 2.0, 4.0]
     assert [r.status for r in stub.requests_to("crimes-street")] == [429, 502, 503, 200]
 
@@ -185,7 +186,7 @@ def test_cached_request_makes_no_network_call(stub: StubApi, tmp_path: Path) -> 
     first = make_client(stub.url, tmp_path).street_crimes(AREA, MONTH, split_on_503=False)
     before = len(stub.log)
     again = make_client(stub.url, tmp_path)
-    assert again.street_crimes(AREA, MONTH, split_on_503=False) == first
+    assert again.street_crimes(AREA, MONTH, split_on_503=False).equals(first)
     assert len(stub.log) == before and again.network_requests == 0 and again.cache_hits == 1
     edition = make_client(stub.url, tmp_path)
     edition.edition = "2099-01-01"  # a republication invalidates the cache
@@ -209,9 +210,11 @@ def test_split_fetch_returns_exactly_the_unlimited_answer(stub: StubApi, tmp_pat
     client = make_client(stub.url, tmp_path)
     result = fetch_pieces(client, [Piece((AREA,), (3000.0,), "area")], MONTH, workers=4)
     assert result.splits > 0 and result.pieces_fetched > 20
-    ids = np.array(list(result.records))
-    lon = np.array([float(r["location"]["longitude"]) for r in result.records.values()])
-    lat = np.array([float(r["location"]["latitude"]) for r in result.records.values()])
+    crimes = result.crimes
+    ids = crimes.column("id").to_numpy()
+    assert len(set(ids)) == len(ids)  # overlapping pieces: every crime once
+    lon = crimes.column("longitude").to_numpy(zero_copy_only=False).astype(float)
+    lat = crimes.column("latitude").to_numpy(zero_copy_only=False).astype(float)
     assert set(ids[shapely.intersects_xy(AREA, lon, lat)].tolist()) == truth
 
 
