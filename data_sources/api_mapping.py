@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -117,8 +116,25 @@ def parse_crimes(body: bytes) -> pa.Table:
     })
 
 
-def _blank_to_null(values: pa.ChunkedArray) -> pd.Series:
-    return pd.Series(pd.arrays.ArrowStringArray(pc.if_else(pc.equal(values, ""), None, values)))
+def _blank_to_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.if_else(pc.equal(values, ""), None, values)
+
+
+def _coordinate(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text coordinates as floats; a value that is not a number becomes null, as a missing one."""
+    try:
+        return pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        return pa.chunked_array([pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)), errors="coerce")])
+
+
+def _series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """A pandas column without a copy: Arrow-backed text, numpy floats, nullable integers."""
+    if pa.types.is_string(values.type):
+        return pd.Series(pd.arrays.ArrowStringArray(values))
+    if pa.types.is_floating(values.type):
+        return pd.Series(values.to_numpy(zero_copy_only=False), dtype="float64")
+    return pd.Series(pd.array(values.to_numpy(zero_copy_only=False), dtype="Int64"))
 
 
 def crimes_to_frame(crimes: pa.Table, *, categories: Mapping[str, str], source: str,
@@ -149,30 +165,30 @@ def crimes_to_frame(crimes: pa.Table, *, categories: Mapping[str, str], source: 
     """
     if crimes.num_rows == 0:
         return STREET_CRIMES.empty()
-    slugs, unique_slugs = pd.factorize(pc.fill_null(crimes.column("category"), "").to_numpy(zero_copy_only=False))
-    names = np.array([categories.get(s) or str(s).replace("-", " ").capitalize() for s in unique_slugs], dtype=object)
+    slugs = pc.fill_null(crimes.column("category"), "").combine_chunks().dictionary_encode()
+    names = pa.array([categories.get(s) or s.replace("-", " ").capitalize() for s in slugs.dictionary.to_pylist()],
+                     pa.string())
     street = crimes.column("street_name")
     location = pc.if_else(pc.starts_with(street, "On or near"), street,
                           pc.binary_join_element_wise("On or near ", street, ""))
-    is_btp = pc.fill_null(pc.equal(crimes.column("location_type"), "BTP"), False).to_numpy(zero_copy_only=False)
-    force = np.where(is_btp, BTP, default_force)
-    frame = pd.DataFrame({
+    force = pc.if_else(pc.fill_null(pc.equal(crimes.column("location_type"), "BTP"), False), BTP, default_force)
+    n = crimes.num_rows
+    columns = {
         "crime_id": _blank_to_null(crimes.column("persistent_id")),
-        "api_id": pd.array(crimes.column("id").to_numpy(zero_copy_only=False), dtype="Int64"),
-        "month": pd.Series(pd.arrays.ArrowStringArray(crimes.column("month"))),
+        "api_id": crimes.column("id"),
+        "month": crimes.column("month"),
         "reported_by": force,
         "falls_within": force,
-        "longitude": pd.to_numeric(pd.Series(crimes.column("longitude").to_numpy(zero_copy_only=False)),
-                                   errors="coerce").astype(np.float64),
-        "latitude": pd.to_numeric(pd.Series(crimes.column("latitude").to_numpy(zero_copy_only=False)),
-                                  errors="coerce").astype(np.float64),
-        "location": pd.Series(pd.arrays.ArrowStringArray(location)),
+        "longitude": _coordinate(crimes.column("longitude")),
+        "latitude": _coordinate(crimes.column("latitude")),
+        "location": location,
         "location_type": _blank_to_null(crimes.column("location_type")),
-        "crime_type": names[slugs],
+        "lsoa_code": pa.nulls(n, pa.string()),
+        "lsoa_name": pa.nulls(n, pa.string()),
+        "crime_type": names.take(slugs.indices),
         "last_outcome": _blank_to_null(crimes.column("outcome")),
-    })
-    frame["lsoa_code"] = pd.NA
-    frame["lsoa_name"] = pd.NA
-    frame["dataset"] = "api"
-    frame["source_file"] = source
+        "dataset": pa.array(["api"] * n, pa.string()),
+        "source_file": pa.array([source] * n, pa.string()),
+    }
+    frame = pd.DataFrame({name: _series(values) for name, values in columns.items()})
     return STREET_CRIMES.conform(frame)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -237,29 +238,35 @@ def refresh_months(
     done_before = 0
     planned = 0
     current = expected
-    for k, month in enumerate(months):
-        names = category_names(client.crime_categories(month))
-        pieces = plan_pieces(wards, current, target=target)
-        planned = planned or len(pieces)
+    forces = (("metropolitan", MET), ("city-of-london", CITY)) if whole_london and include_no_location else ()
+    side = ThreadPoolExecutor(max_workers=3, thread_name_prefix="police-api-side")
+    try:
+        for k, month in enumerate(months):
+            # The month's small requests go alongside the polygons rather than before or after them.
+            categories = side.submit(client.crime_categories, month)
+            no_location = [side.submit(client.no_location_crimes, month, force) for force, _ in forces]
+            pieces = plan_pieces(wards, current, target=target)
+            planned = planned or len(pieces)
 
-        def report(done: int, known: int, later: int = (len(months) - k - 1) * planned,
-                   base: int = done_before) -> None:
-            if progress is not None:
-                progress(base + done, base + known + later)
+            def report(done: int, known: int, later: int = (len(months) - k - 1) * planned,
+                       base: int = done_before) -> None:
+                if progress is not None:
+                    progress(base + done, base + known + later)
 
-        result = fetch_pieces(client, pieces, month, workers=workers, progress=report)
-        done_before += result.pieces_fetched
-        source = f"police.uk API crimes-street {month} {label} ({result.pieces_fetched} polygons)"
-        frame, ward_idx = _area_frame(result.crimes, wards, names, source)
-        frames.append(frame)
-        if whole_london and include_no_location:
-            for force, force_name in (("metropolitan", MET), ("city-of-london", CITY)):
-                frames.append(crimes_to_frame(client.no_location_crimes(month, force), categories=names,
-                                              default_force=force_name,
+            result = fetch_pieces(client, pieces, month, workers=workers, progress=report)
+            done_before += result.pieces_fetched
+            names = category_names(categories.result())
+            source = f"police.uk API crimes-street {month} {label} ({result.pieces_fetched} polygons)"
+            frame, ward_idx = _area_frame(result.crimes, wards, names, source)
+            frames.append(frame)
+            for (force, force_name), answer in zip(forces, no_location, strict=True):
+                frames.append(crimes_to_frame(answer.result(), categories=names, default_force=force_name,
                                               source=f"police.uk API crimes-no-location {month} {force}"))
-        if k + 1 < len(months) and not frame.empty:  # plan the next month from this one
-            current = pd.Series(np.bincount(ward_idx, minlength=len(wards)).astype(float),
-                                index=wards["ward_code"].to_numpy())
+            if k + 1 < len(months) and not frame.empty:  # plan the next month from this one
+                current = pd.Series(np.bincount(ward_idx, minlength=len(wards)).astype(float),
+                                    index=wards["ward_code"].to_numpy())
+    finally:
+        side.shutdown(wait=True, cancel_futures=True)
     frames = [f for f in frames if len(f)]
     if not frames:
         return STREET_CRIMES.empty()
