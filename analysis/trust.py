@@ -71,10 +71,14 @@ def assumed_sample(level: str, n_per_quarter: float = N_PER_QUARTER) -> float:
     return n * SURVEYED_BOROUGHS if level == "london" else n
 
 
-def measures_available(tables: AnalysisTables) -> list[tuple[str, str]]:
-    """Return the survey measures as (measure_id, published label), in label order."""
+@lru_cache(maxsize=16)
+def measures_available(tables: AnalysisTables) -> tuple[tuple[str, str], ...]:
+    """Return the survey measures as (measure_id, published label), in label order.
+
+    Cached per tables: every page's sidebar asks on every rerun.
+    """
     pairs = tables.trust[["measure_id", "measure_label"]].astype(str).drop_duplicates()
-    return [(r.measure_id, r.measure_label) for r in pairs.sort_values("measure_label").itertuples(index=False)]
+    return tuple((r.measure_id, r.measure_label) for r in pairs.sort_values("measure_label").itertuples(index=False))
 
 
 def trust_periods(tables: AnalysisTables, measure_id: str) -> list[pd.Timestamp]:

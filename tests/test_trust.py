@@ -101,7 +101,7 @@ def test_period_choice_and_errors(tiny: AnalysisTables) -> None:
     with pytest.raises(AnalysisInputError, match="unknown trust measure 'trust'"):
         trust_table(tiny, "trust")
     assert london_trust(tiny, "trust_mps")[0] == 0.71
-    assert measures_available(tiny) == [("trust_mps", "Trust MPS")]
+    assert measures_available(tiny) == (("trust_mps", "Trust MPS"),)
 
 
 def test_london_values_equal_published_pas_total(snapshot_tables: AnalysisTables) -> None:
