@@ -19,8 +19,7 @@ import mmap
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -193,9 +192,12 @@ def _checked(opener: Callable[[], IO[bytes]], name: str) -> Callable[[], IO[byte
     return open_checked
 
 
-@contextmanager
-def _file_bytes(src: StreetInput) -> Iterator[bytes | mmap.mmap]:
-    """The file's bytes: a plain file is memory-mapped (no copy of a 250 MB file), others decompressed."""
+def _file_bytes(src: StreetInput) -> bytes | mmap.mmap:
+    """The file's bytes: a plain file is memory-mapped (no copy of a 250 MB file), others decompressed.
+
+    The mapping is not closed explicitly: it is unmapped when the last reference goes, which
+    may be a buffer pyarrow still holds after parsing.
+    """
     if src.plain_path and src.size:
         try:
             with open(src.plain_path, "rb") as fh:
@@ -203,17 +205,14 @@ def _file_bytes(src: StreetInput) -> Iterator[bytes | mmap.mmap]:
         except (OSError, ValueError) as e:  # ValueError: it was emptied since it was listed
             raise InputFileError(src.name, f"cannot be opened ({getattr(e, 'strerror', None) or e})",
                                  hint="check that the file exists and is readable") from e
-        with mapped:
-            check_size(src.name, size=len(mapped))
-            yield mapped
-        return
+        check_size(src.name, size=len(mapped))
+        return mapped
     try:
         with src.open() as fh:
-            data = read_bounded(fh, src.name)
+            return read_bounded(fh, src.name)
     except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile, OSError) as e:
         raise InputFileError(src.name, f"cannot be decompressed: truncated or corrupt ({e})",
                              hint="download the file again") from e
-    yield data
 
 
 def _first_bad_line(mask: np.ndarray) -> int:
@@ -332,8 +331,7 @@ def read_street_file(src: StreetInput) -> tuple[pd.DataFrame, StreetReport]:
     InputFileError
         For an unreadable, empty or malformed file, naming the file, line and problem.
     """
-    with _file_bytes(src) as data:
-        table = _parse_table(src, data)
+    table = _parse_table(src, _file_bytes(src))
     n = table.num_rows
     lon, lat = _coordinates(src, table)
     frame = pd.DataFrame({tidy: _strings(table, col, n) for col, tidy in COLUMNS.items()

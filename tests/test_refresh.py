@@ -26,6 +26,7 @@ from data_sources.refresh import (
     plan_pieces,
     refresh_months,
     select_area,
+    wards_of_points,
 )
 from data_sources.schemas import STREET_CRIMES
 from data_sources.settings import CITY_OF_LONDON_CODE, Settings
@@ -117,6 +118,17 @@ def test_plan_pieces_tiles_wards_under_target() -> None:
     assert union.symmetric_difference(AREA).area < 1e-12
     # Each group goes as one ring covering all its wards (parts touching at a corner are joined).
     assert all(p.polygon.geom_type == "Polygon" and p.polygon.covers(p.geometry) for p in pieces)
+
+
+def test_wards_of_points_is_strictly_inside_the_area() -> None:
+    """As one request for the whole area: shared edges are inside, the outer edge is not."""
+    wards = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    lon = np.array([0.5, 1.5, 1.0, 0.0, 2.5, np.nan, 0.5])
+    lat = np.array([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0])
+    got = wards_of_points(wards, lon, lat)
+    assert got[:2].tolist() == [0, 1]  # inside a ward
+    assert got[2] in (0, 1)  # on the edge the two wards share
+    assert got[3:].tolist() == [-1, -1, -1, -1]  # outer edge, outside, no coordinates, outer edge
 
 
 def test_hilbert_index_is_a_bijection_on_a_grid() -> None:
