@@ -36,13 +36,12 @@ st.caption("The files hold every area with the settings above, byte for byte wha
            "`python -m analysis export priorities` writes for the same settings.")
 left, right = st.columns(2)
 name = f"priorities_{q.level}_{table.attrs['start']}_{table.attrs['end']}"
-# The files are made only when a button is clicked (data=callable), and a download does not
-# rerun the page (on_click="ignore"), so nothing can replace a file while it is fetched.
-left.download_button("Download CSV", data.export_later(q, view.flags, "csv"), file_name=f"{name}.csv",
+# on_click="ignore": a download must not rerun the page, or the rerun can replace the file
+# while the browser is still fetching it (seen under load as a cancelled download).
+left.download_button("Download CSV", data.export(q, view.flags, "csv"), file_name=f"{name}.csv",
                      mime="text/csv", key="download_csv", on_click="ignore")
-right.download_button("Download GeoJSON", data.export_later(q, view.flags, "geojson"),
-                      file_name=f"{name}.geojson", mime="application/geo+json", key="download_geojson",
-                      on_click="ignore")
+right.download_button("Download GeoJSON", data.export(q, view.flags, "geojson"), file_name=f"{name}.geojson",
+                      mime="application/geo+json", key="download_geojson", on_click="ignore")
 for note in (table.attrs.get("connect_note"), table.attrs.get("daytime_note"), table.attrs.get("harm_note")):
     if note:
         st.caption(note)

@@ -114,28 +114,31 @@ def test_priority_table_and_download_equal_cli(tmp_path):
 
 @pytest.fixture
 def media_files(monkeypatch) -> list:
-    """Capture the media file managers AppTest creates, to make a download button's file."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
+    """Capture the in-memory media stores AppTest creates, to read a download button's bytes."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
     from streamlit.testing.v1 import app_test
 
-    managers: list[MediaFileManager] = []
+    stores: list[MemoryMediaFileStorage] = []
 
-    class Recording(MediaFileManager):
-        def __init__(self, storage) -> None:
-            super().__init__(storage)
-            managers.append(self)
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__(endpoint)
+            stores.append(self)
 
-    monkeypatch.setattr(app_test, "MediaFileManager", Recording)
-    return managers
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+    return stores
 
 
-def download_bytes(at: AppTest, managers: list, key: str) -> bytes:
-    """Click-equivalent for a deferred download: run its callable, then read the file it stored."""
-    proto = at.download_button(key=key).proto
-    assert proto.deferred_file_id, "downloads are made on click, not on every rerun"
-    manager = managers[-1]
-    url = manager.execute_deferred(proto.deferred_file_id)
-    return manager._storage.get_file(url.rsplit("/", 1)[-1]).content
+def download_bytes(at: AppTest, stores: list, key: str) -> bytes:
+    from streamlit.runtime.media_file_storage import MediaFileStorageError
+
+    name = at.download_button(key=key).proto.url.rsplit("/", 1)[-1]
+    for store in reversed(stores):
+        try:
+            return store.get_file(name).content
+        except MediaFileStorageError:  # an earlier run's store lacks this file
+            continue
+    raise AssertionError(f"no media file {name!r}")
 
 
 def test_default_download_equals_cli_default_export(tmp_path, media_files):

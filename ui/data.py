@@ -10,7 +10,7 @@ Every failure the lower layers expect arrives as a ``CrimeTrustError`` and is sh
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -117,7 +117,7 @@ def reopen() -> None:
 def clear_derived() -> None:
     """Drop every derived cache (after a refresh or when the data changed under us)."""
     for cached in (_table, _geometry, _tables, _crime, _london, _trend, _months, _trust_table,
-                   _area_table, _street_bins, _trends, _type_trend, _outcome_counts, _hotspots):
+                   _area_table, _street_bins, _export, _trends, _type_trend, _outcome_counts, _hotspots):
         cached.clear()
 
 
@@ -296,27 +296,18 @@ def _hotspots(key: str, q: CrimeQuery, flags: FlagSettings, _table: pd.DataFrame
     return hotspot_columns(tables(), _table, bivariate=False).set_index(_table["area_code"].astype(str))
 
 
-def export_later(q: CrimeQuery, flags: FlagSettings, fmt: str) -> Callable[[], bytes]:
-    """The priority table as ``python -m analysis export priorities`` writes it, made when called.
-
-    For ``st.download_button(data=...)``, which calls it only when the button is clicked.
-    Making both files on every rerun cost CPU on each filter change and registered a ~1 MB
-    file per session and rerun; under 20 users at once, a download could find its file
-    already removed by another session's rerun (a cancelled download in the browser).
-    """
-    table, t = area_table(q, flags), tables()
-
-    def make() -> bytes:
-        frame = with_geometry(t, table) if fmt == "geojson" else table
-        return export_bytes(frame, export_meta(t, table), fmt)
-
-    return make
-
-
 def export(q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:
-    """Return the priority table's export now (see :func:`export_later`)."""
+    """Return the priority table as the CLI's ``python -m analysis export priorities`` writes it."""
+    table = area_table(q, flags)
     with shown_errors():
-        return export_later(q, flags, fmt)()
+        return _export(loaded().key, q, flags, fmt, table)
+
+
+@st.cache_data(show_spinner="Preparing the download…", max_entries=16)
+def _export(key: str, q: CrimeQuery, flags: FlagSettings, fmt: str, _table: pd.DataFrame) -> bytes:
+    t = tables()
+    frame = with_geometry(t, _table) if fmt == "geojson" else _table
+    return export_bytes(frame, export_meta(t, _table), fmt)
 
 
 #: Individual crimes are binned on a ~500 m grid before they are sent, keeping the map small.
