@@ -240,7 +240,6 @@ def area_names(level: str | None = None) -> dict[str, str]:
     return out
 
 
-
 def trust_measure_labels() -> dict[str, str]:
     """Return trust measure id → published label, for the measures the data holds."""
     with shown_errors():
@@ -303,7 +302,9 @@ def export(q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:
         return _export(loaded().key, q, flags, fmt, table)
 
 
-@st.cache_data(show_spinner="Preparing the download…", max_entries=16)
+#: Every Priority areas rerun prepares both files, so each filter state people visit holds two
+#: entries (the GeoJSON ~1 MB); 16 was too few for four users' filters (3 states × 2 files).
+@st.cache_data(show_spinner="Preparing the download…", max_entries=64)
 def _export(key: str, q: CrimeQuery, flags: FlagSettings, fmt: str, _table: pd.DataFrame) -> bytes:
     t = tables()
     frame = with_geometry(t, _table) if fmt == "geojson" else _table
