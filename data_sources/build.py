@@ -8,7 +8,6 @@ files are cached by content hash, so adding a month reads only the new file.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import subprocess
 import time
@@ -28,7 +27,7 @@ from data_sources.ingested import IngestedInput, list_ingested, read_ingested
 from data_sources.police_uk_csv import StreetInput, discover_street_files, read_street_file
 from data_sources.schemas import AREAS, COUNTS, STREET_CRIMES_PLACED
 from data_sources.settings import LONDON_CODE, REPO_ROOT
-from data_sources.store import VersionWriter, write_atomic_bytes, write_table
+from data_sources.store import VersionWriter, write_atomic_bytes, write_table_atomic
 from geo.assign import WardLocator, assign_wards
 from geo.wards import build_wards, display_geometry, dissolve_boroughs
 
@@ -173,10 +172,9 @@ class InputCache:
         Called only once the build has been published, so a failed build leaves
         ``store/inputs`` exactly as it was.
         """
+        self.dir.mkdir(parents=True, exist_ok=True)
         for sha, (frame, meta) in self.pending.items():
-            buf = io.BytesIO()
-            write_table(buf, frame)
-            write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.parquet", buf.getvalue())
+            write_table_atomic(self.dir / f"{sha}-{self.geo_key}.parquet", frame)
             write_atomic_bytes(self.dir / f"{sha}-{self.geo_key}.json", json.dumps(meta).encode())
         self.pending.clear()
         write_atomic_bytes(self.index_path, json.dumps(self.index, indent=0).encode())
@@ -470,7 +468,6 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
             writer.write(f"street/{month}", rows.reset_index(drop=True))
         manifest["seconds"] = round(time.perf_counter() - started, 2)
         writer.commit(manifest)
-    cache.dir.mkdir(parents=True, exist_ok=True)
     cache.flush()
     return manifest
 

@@ -8,7 +8,6 @@ online window is kept, not lost. Each entry is one month for one area (API) or o
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from data_sources.schemas import STREET_CRIMES
-from data_sources.store import write_atomic_bytes, write_table
+from data_sources.store import write_atomic_bytes, write_table_atomic
 
 REGISTRY = "registry.json"
 
@@ -67,9 +66,7 @@ def register(store_dir: Path, frame: pd.DataFrame, *, kind: Literal["api", "arch
     rows = STREET_CRIMES.conform(rows)
     entry = IngestedInput(kind, month, scope, "", len(rows), time.strftime("%Y-%m-%dT%H:%M:%S"), source, wards)
     entry = IngestedInput(**{**asdict(entry), "file": f"{entry.key}.parquet"})
-    buf = io.BytesIO()
-    write_table(buf, rows)
-    write_atomic_bytes(folder / entry.file, buf.getvalue())
+    write_table_atomic(folder / entry.file, rows)
     others = [e for e in list_ingested(store_dir) if e.key != entry.key]
     write_atomic_bytes(folder / REGISTRY, json.dumps([asdict(e) for e in [*others, entry]], indent=1).encode())
     return entry

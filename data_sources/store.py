@@ -74,6 +74,13 @@ def write_table(path: Path | io.BytesIO, frame: pd.DataFrame) -> None:
         frame.to_parquet(path, index=False, **PARQUET_OPTIONS)
 
 
+def write_table_atomic(path: Path, frame: pd.DataFrame) -> None:
+    """Write one table as :func:`write_table` does, so that readers never see half a file."""
+    buf = io.BytesIO()
+    write_table(buf, frame)
+    write_atomic_bytes(path, buf.getvalue())
+
+
 class VersionWriter:
     """Collects one new store version in a hidden folder and publishes it on ``commit``.
 
