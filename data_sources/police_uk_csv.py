@@ -144,6 +144,11 @@ def _corrupt(name: str, e: BaseException) -> InputFileError:
     return InputFileError(name, f"cannot be decompressed: truncated or corrupt ({e})", hint="download the file again")
 
 
+def _unopenable(name: str, e: BaseException) -> InputFileError:
+    return InputFileError(name, f"cannot be opened ({getattr(e, 'strerror', None) or e})",
+                          hint="check that the file exists and is readable")
+
+
 class _CheckedStream(io.RawIOBase):
     """A read-only stream that reports a truncated or corrupt file as an InputFileError naming it.
 
@@ -186,8 +191,7 @@ def _checked(opener: Callable[[], IO[bytes]], name: str) -> Callable[[], IO[byte
         except _DECOMPRESS_ERRORS as e:
             raise _corrupt(name, e) from e
         except OSError as e:
-            raise InputFileError(name, f"cannot be opened ({e.strerror or e})",
-                                 hint="check that the file exists and is readable") from e
+            raise _unopenable(name, e) from e
         return cast(IO[bytes], _CheckedStream(raw, name))
     return open_checked
 
@@ -203,16 +207,14 @@ def _file_bytes(src: StreetInput) -> bytes | mmap.mmap:
             with open(src.plain_path, "rb") as fh:
                 mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError) as e:  # ValueError: it was emptied since it was listed
-            raise InputFileError(src.name, f"cannot be opened ({getattr(e, 'strerror', None) or e})",
-                                 hint="check that the file exists and is readable") from e
+            raise _unopenable(src.name, e) from e
         check_size(src.name, size=len(mapped))
         return mapped
     try:
         with src.open() as fh:
             return read_bounded(fh, src.name)
-    except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile, OSError) as e:
-        raise InputFileError(src.name, f"cannot be decompressed: truncated or corrupt ({e})",
-                             hint="download the file again") from e
+    except (*_DECOMPRESS_ERRORS, OSError) as e:
+        raise _corrupt(src.name, e) from e
 
 
 def _first_bad_line(mask: np.ndarray) -> int:
