@@ -175,12 +175,13 @@ def _area_frame(crimes: pa.Table, wards: gpd.GeoDataFrame, names: Mapping[str, s
     frame = crimes_to_frame(crimes, categories=names, source=source)
     if frame.empty:
         return frame, np.empty(0, dtype=np.int64)
-    ward_idx = wards_of_points(wards.geometry.to_numpy(), frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+    lon, lat = frame["longitude"].to_numpy(), frame["latitude"].to_numpy()
+    ward_idx = wards_of_points(wards.geometry.to_numpy(), lon, lat)
     inside = ward_idx >= 0
-    frame, ward_idx = frame[inside].reset_index(drop=True), ward_idx[inside]
+    frame, ward_idx, lon, lat = frame[inside].reset_index(drop=True), ward_idx[inside], lon[inside], lat[inside]
     in_city = np.zeros(len(frame), dtype=bool)
     for city_geom in wards.geometry[wards["borough_code"] == CITY_OF_LONDON_CODE]:  # its edge included
-        in_city |= shapely.intersects_xy(city_geom, frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+        in_city |= shapely.intersects_xy(city_geom, lon, lat)
     force_rows = frame["location_type"].eq("Force").fillna(False).to_numpy(bool) & in_city
     frame.loc[force_rows, ["reported_by", "falls_within"]] = CITY
     return frame, ward_idx
