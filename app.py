@@ -12,7 +12,7 @@ widgets.data_banner()
 table = data.area_table(q, view.flags)
 london = data.london(q)
 trust, trust_lo, trust_hi = data.london_trust(view.trust_measure)
-label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+label = view.measure_label
 flagged = table[table["flagged"]]
 
 cols = st.columns(3)

@@ -10,7 +10,7 @@ widgets.data_banner()
 table = data.area_table(q, view.flags)
 if view.colouring == "hotspot":
     table = data.with_hotspots(table, q, view.flags)
-label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+label = view.measure_label
 rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
 

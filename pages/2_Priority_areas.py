@@ -9,7 +9,7 @@ widgets.data_banner()
 
 table = data.area_table(q, view.flags)
 flagged = table[table["flagged"]]
-label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+label = view.measure_label
 st.metric("Flagged areas", f"{len(flagged)} of {len(table)}")
 st.caption(f"{state.MEASURES[q.measure]}, {table.attrs['start']} to {table.attrs['end']}; "
            f"rule: {state.METHODS[view.flags.method]}.")

@@ -26,7 +26,7 @@ if q.level == "ward":
     st.caption(f"Ward in {row['borough_name']}. Trust shown is the borough figure: "
                "trust is the borough's, as no ward-level survey results are published.")
 cols = st.columns(4)
-label = (state.PLAIN_MEASURES if view.meeting else state.MEASURES)[q.measure]
+label = view.measure_label
 cols[0].metric(label, widgets.fmt(row["value"]), help=f"{table.attrs['start']} to {table.attrs['end']}")
 cols[1].metric("London", widgets.fmt(london["value"]))
 cols[2].metric("Trust", widgets.pct(row["trust"]), help=widgets.interval(row["trust_lo"], row["trust_hi"]))

@@ -85,6 +85,11 @@ class View:
     meeting: bool = False
     notices: tuple[str, ...] = field(default=(), compare=False)
 
+    @property
+    def measure_label(self) -> str:
+        """The chosen crime measure in words (plainer words in meeting mode)."""
+        return (PLAIN_MEASURES if self.meeting else MEASURES)[self.query.measure]
+
 
 _SHADOW = "_kept_"  # session copies that survive page switches (which clear widget state and the URL)
 _MISSING = object()
