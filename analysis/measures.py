@@ -840,26 +840,35 @@ def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None =
         count[tables.city_ward, uncovered] = np.nan
         harm[tables.city_ward, uncovered] = np.nan
     pops = tables.wards["population"].to_numpy(dtype=float)
-    codes = tables.wards["area_code"].to_numpy()
     if area_code is None or area_code == LONDON_CODE:
         covered = ~np.isnan(count)
         month_count = np.where(covered, count, 0.0).sum(axis=0)
         month_harm = np.where(covered, harm, 0.0).sum(axis=0)
         pop = tables.london_population - (np.where(covered, 0.0, pops[:, None])).sum(axis=0)
     else:
-        if area_code in set(codes):
-            rows = codes == area_code
-            pop = np.full(count.shape[1], float(pops[rows].sum()))
-        elif area_code in set(tables.boroughs["area_code"]):
-            rows = tables.wards["borough_code"].to_numpy() == area_code
-            pop = np.full(count.shape[1], float(
-                tables.boroughs.loc[tables.boroughs["area_code"] == area_code, "population"].iloc[0]))
-        else:
+        found = _area_wards(tables, area_code)
+        if found is None:
             raise AnalysisInputError(f"unknown area code {area_code!r}; expected a ward, a borough or {LONDON_CODE}")
+        rows, is_borough = found
+        area_pop = (tables.boroughs.loc[tables.boroughs["area_code"] == area_code, "population"].iloc[0]
+                    if is_borough else pops[rows].sum())
+        pop = np.full(count.shape[1], float(area_pop))
         month_count = count[rows].sum(axis=0)
         month_harm = harm[rows].sum(axis=0)
     return pd.DataFrame({"month": list(cube.months[i0:i1 + 1]), "count": month_count, "harm": month_harm,
                          "rate": month_count / pop * PER})
+
+
+def _area_wards(tables: AnalysisTables, area_code: str) -> tuple[np.ndarray, bool] | None:
+    """The wards making up a ward or a borough (a mask over ``tables.wards``), and whether it is a borough.
+
+    None for a code that is neither.
+    """
+    ward = (tables.wards["area_code"] == area_code).to_numpy()
+    if ward.any():
+        return ward, False
+    in_borough = (tables.wards["borough_code"] == area_code).to_numpy()
+    return (in_borough, True) if in_borough.any() else None
 
 
 def monthly_trend_by_type(t: AnalysisTables, q: CrimeQuery, area_code: str) -> pd.DataFrame:
@@ -878,12 +887,10 @@ def monthly_trend_by_type(t: AnalysisTables, q: CrimeQuery, area_code: str) -> p
     start, end = resolve_period(t, q)
     i0, i1 = cube.month_index(start), cube.month_index(end)
     assert i0 is not None and i1 is not None  # resolve_period returns covered months
-    wards = t.wards
-    rows = (wards["area_code"] == area_code).to_numpy()
-    if not rows.any():
-        rows = (wards["borough_code"] == area_code).to_numpy()
-    if not rows.any():
+    found = _area_wards(t, area_code)
+    if found is None:
         raise UnknownAreaError(f"unknown area code {area_code!r}; expected a ward or a borough")
+    rows = found[0]
     keep = set(selected_types(t, q))
     columns = [i for i, name in enumerate(cube.types) if name in keep]
     labels = [(cube.groups[i].capitalize() if q.source == "mps_ward" else cube.types[i]) for i in columns]
