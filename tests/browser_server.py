@@ -21,8 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
+#: ``pytestmark`` for a module of browser tests: marked, and skipped where Chromium is absent.
+BROWSER_TEST_MARKS = [pytest.mark.browser,
+                      pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed")]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"

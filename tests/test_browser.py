@@ -24,6 +24,7 @@ import pytest
 
 from tests.browser_server import (
     ARTIFACTS,
+    BROWSER_TEST_MARKS,
     CHROMIUM,
     CHROMIUM_ARGS,
     FIND_DECK_JS,
@@ -37,7 +38,7 @@ from tests.browser_server import (
     running_app,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed")]
+pytestmark = BROWSER_TEST_MARKS
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 SHOTS = ARTIFACTS / "screenshots"

@@ -39,6 +39,7 @@ import pytest
 
 from tests.browser_server import (
     ARTIFACTS,
+    BROWSER_TEST_MARKS,
     CHROMIUM,
     CHROMIUM_ARGS,
     IDLE_SELECTOR,
@@ -49,7 +50,7 @@ from tests.browser_server import (
     running_app,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed")]
+pytestmark = BROWSER_TEST_MARKS
 async_api = pytest.importorskip("playwright.async_api")
 
 USERS = 20
