@@ -350,6 +350,21 @@ def refresh(at: AppTest, months: str) -> AppTest:
     return at.run()
 
 
+def online_refresh(monkeypatch, refresh_store) -> None:
+    """Let the app believe police.uk is reachable, and use ``refresh_store`` as its refresh."""
+    from ui import refresh as refresh_mod
+
+    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(refresh_mod, "refresh_store", refresh_store)
+
+
+def raising(error: Exception):
+    """A stand-in refresh that fails with ``error``."""
+    def refresh_store(*args, **kwargs):
+        raise error
+    return refresh_store
+
+
 def test_refresh_on_snapshot_says_build_first():
     at = run("pages/5_Data_and_method.py")
     assert "Refreshing needs a built store" in texts(at)
@@ -374,17 +389,13 @@ def test_months_listing_shows_when_each_fetched_month_was_fetched(fake_store):
 
 def test_refresh_offline_keeps_showing_the_store(fake_store, monkeypatch):
     from data_sources.errors import OfflineError
-    from ui import refresh as refresh_mod
 
     at = run("pages/5_Data_and_method.py")
     refresh(at, "2025-03")  # the connection check fails (port 9 refuses)
     assert not at.exception
     assert "No internet connection: showing the data already in the store" in texts(at)
 
-    def offline(*args, **kwargs):
-        raise OfflineError("cannot reach https://data.police.uk/api")
-    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
-    monkeypatch.setattr(refresh_mod, "refresh_store", offline)
+    online_refresh(monkeypatch, raising(OfflineError("cannot reach https://data.police.uk/api")))
     refresh(at, "2025-03")
     assert not at.exception
     assert "No internet connection: showing the data already in the store" in texts(at)
@@ -394,7 +405,6 @@ def test_refresh_offline_keeps_showing_the_store(fake_store, monkeypatch):
 
 def test_refresh_bad_months_and_failures_are_one_error(fake_store, monkeypatch):
     from data_sources.errors import ApiError
-    from ui import refresh as refresh_mod
 
     at = run("pages/5_Data_and_method.py")
     refresh(at, "2025-13")
@@ -402,10 +412,7 @@ def test_refresh_bad_months_and_failures_are_one_error(fake_store, monkeypatch):
     refresh(at, "2025-03..2025-01")
     assert "ends before it starts" in at.error[0].value
 
-    def fails(*args, **kwargs):
-        raise ApiError("police.uk answered 500 five times for 2025-03")
-    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
-    monkeypatch.setattr(refresh_mod, "refresh_store", fails)
+    online_refresh(monkeypatch, raising(ApiError("police.uk answered 500 five times for 2025-03")))
     refresh(at, "2025-03")
     assert not at.exception
     assert at.error[0].value == "The refresh failed: police.uk answered 500 five times for 2025-03"
@@ -413,7 +420,6 @@ def test_refresh_bad_months_and_failures_are_one_error(fake_store, monkeypatch):
 
 def test_refresh_success_reports_and_reopens(fake_store, monkeypatch):
     from ui import data
-    from ui import refresh as refresh_mod
 
     calls = []
 
@@ -423,8 +429,7 @@ def test_refresh_success_reports_and_reopens(fake_store, monkeypatch):
             progress(done, 2)
         return {"built_at": "2025-04-03 10:00:00 UTC"}
     reopened = []
-    monkeypatch.setattr(refresh_mod, "reachable", lambda timeout=3.0: True)
-    monkeypatch.setattr(refresh_mod, "refresh_store", fake_refresh)
+    online_refresh(monkeypatch, fake_refresh)
     monkeypatch.setattr(data, "reopen", lambda: reopened.append(1))
     at = run("pages/5_Data_and_method.py")
     at.selectbox(key="refresh_area").set_value("E09000030")
