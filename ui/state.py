@@ -288,12 +288,13 @@ def _period(r: _Reader, presets: dict[str, tuple[str, str]], available: list[str
     """Read the period (a preset or a custom month range) and keep start/end in the URL."""
     if not available:
         return None, None
+    default = DEFAULT_PERIOD if DEFAULT_PERIOD in presets else next(iter(presets))
     if "period" not in st.session_state:
         url = (st.query_params.get("start", st.session_state.get(_SHADOW + "start")),
                st.query_params.get("end", st.session_state.get(_SHADOW + "end")))
         match = [name for name, span in presets.items() if span == url]
         if url == (None, None):
-            st.session_state["period"] = DEFAULT_PERIOD if DEFAULT_PERIOD in presets else next(iter(presets))
+            st.session_state["period"] = default
         elif match:
             st.session_state["period"] = match[0]
         elif url[0] in available and url[1] in available and url[0] <= url[1]:
@@ -302,7 +303,7 @@ def _period(r: _Reader, presets: dict[str, tuple[str, str]], available: list[str
         else:
             r.notices.append("The link's period is not in this data; showing the latest 12 months.")
     options = [*presets, CUSTOM]
-    period = r.one("period", options, DEFAULT_PERIOD if DEFAULT_PERIOD in presets else options[0])
+    period = r.one("period", options, default)
     if show:
         st.selectbox("Period", options, key="period")
     if period != CUSTOM:

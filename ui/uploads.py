@@ -29,8 +29,8 @@ def validate_upload(name: str, content: bytes) -> object:
     if len(content) > MAX_UPLOAD_BYTES:
         raise CrimeTrustError(f"{name}: the file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB; "
                               "upload a smaller trust table")
-    known = dict(zip(data.tables().areas["area_code"].astype(str), data.tables().areas["area_level"].astype(str),
-                     strict=True))
+    areas = data.tables().areas
+    known = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str), strict=True))
     cache = get_settings().cache_dir
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:  # inside the cache folder, removed at once
