@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analysis.registry import MEASURES
 from ui import data, maps, state, widgets
 
 view = state.sidebar()
@@ -9,23 +10,24 @@ q = view.query
 st.title("London crime and trust in the police")
 widgets.data_banner()
 
-table = data.area_table(q, view.flags)
-london = data.london(q)
+result = data.area_table(q, view.flags)
+table = result.table
+london = result.london
 trust, trust_lo, trust_hi = data.london_trust(view.trust_measure)
 label = view.measure_label
 flagged = table[table["flagged"]]
 
 cols = st.columns(3)
 cols[0].metric(f"London, {label}", widgets.fmt(london["value"]),
-               help=f"{table.attrs['start']} to {table.attrs['end']}")
+               help=f"{result.crime.start} to {result.crime.end}")
 cols[1].metric("Flagged areas (high crime, low trust)", f"{len(flagged)} of {len(table)}")
 cols[2].metric(f"London trust: {data.trust_measure_labels().get(view.trust_measure, '')}", widgets.pct(trust),
                help=widgets.interval(trust_lo, trust_hi))
 
 left, right = st.columns([3, 2])
 with left:
-    y = {"count": "count", "harm": "harm"}.get(q.measure, "rate")  # the monthly trend has these three
-    y_label = state.MEASURES[y]
+    y = MEASURES[q.measure].trend_column
+    y_label = state.measure_label(y)
     st.subheader(f"Crime by month, London ({y_label})")
     widgets.area_trend_chart(data.trend(q).assign(area="London"), y_label, y=y, large=view.meeting)
     st.subheader("Where the flagged areas are")

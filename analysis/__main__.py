@@ -11,10 +11,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.errors import AnalysisInputError
-from analysis.export import FORMATS, export_bytes, export_meta, with_geometry
-from analysis.measures import LEVELS, MEASURES, SOURCES, CrimeQuery, load_tables
+from analysis.export import FORMATS, priorities_file
 from analysis.priorities import METHODS, FlagSettings, priority_table
+from analysis.query import CrimeQuery
+from analysis.registry import MEASURES, measure
+from analysis.tables import LEVELS, SOURCES, load_tables
 from data_sources.errors import CrimeTrustError
 from data_sources.settings import get_settings
 from data_sources.store import CURRENT, DataHandle, open_data, open_snapshot, open_store
@@ -60,8 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.measure not in MEASURES:
-            raise AnalysisInputError(f"unknown measure {args.measure!r}; choose from {list(MEASURES)!r}")
+        measure(args.measure)  # an unknown measure is refused before the data is read
         tables = load_tables(_open(args.store))
         q = CrimeQuery(source=args.source, level=args.level, crime_types=tuple(args.crime_type),
                        crime_groups=tuple(args.crime_group), start=args.start, end=args.end,
@@ -69,16 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         flags = FlagSettings(method=args.method, crime_pct=args.crime_pct, trust_pct=args.trust_pct,
                              trust_measure=args.trust_measure, trust_period=args.trust_period,
                              n_per_quarter=args.n_per_quarter)
-        table = priority_table(tables, q, flags)
-        meta = export_meta(tables, table)
-        data = export_bytes(with_geometry(tables, table) if args.format == "geojson" else table, meta, args.format)
-        args.out.write_bytes(data)
+        result = priority_table(tables, q, flags)
+        args.out.write_bytes(priorities_file(tables, result, args.format))
     except CrimeTrustError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 2
+    table = result.table
     print(f"wrote {len(table)} rows ({int(table['flagged'].sum())} flagged) to {args.out}")
     return 0
 

@@ -1,7 +1,7 @@
 """The priority table as deterministic CSV or GeoJSON bytes, shared by the CLI and the page.
 
 The dashboard's download button and ``python -m analysis export priorities`` both call
-``export_bytes``, so what a planner downloads and what a script writes are the same bytes.
+``priorities_file``, so what a planner downloads and what a script writes are the same bytes.
 CSV starts with ``# `` comment lines (sources, months, thresholds, method version, the
 data's build time and the licence) and uses fixed number formatting and LF line ends, so
 the same inputs always give the same file. Text cells that a spreadsheet would run as a
@@ -23,7 +23,8 @@ import pandas as pd
 from shapely.geometry import mapping
 
 from analysis.errors import AnalysisInputError
-from analysis.measures import AnalysisTables
+from analysis.priorities import PriorityTable
+from analysis.tables import AnalysisTables
 
 FORMATS = ("csv", "geojson")
 #: Decimals kept for non-integer numbers.
@@ -36,47 +37,52 @@ ATTRIBUTION = ("Contains public sector information licensed under the Open Gover
                "licence not stated by the publisher.")
 
 
-def export_meta(tables: AnalysisTables, table: pd.DataFrame) -> dict[str, str]:
-    """Return the header lines for an export of ``table`` (a ``priority_table`` result).
+def export_meta(tables: AnalysisTables, result: PriorityTable) -> dict[str, str]:
+    """Return the header lines for an export of a priority table.
 
     Parameters
     ----------
     tables
-        The tables the table was computed from (for the data's origin and build time).
-    table
-        The priority table; its ``attrs`` hold the query and the settings.
+        The tables the result was computed from (for the data's origin and build time).
+    result
+        The priority table with its query and settings.
 
     Returns
     -------
     dict
         Ordered key → one-line value.
     """
-    a = table.attrs
+    c, f = result.crime, result.flags
     sources = {"police_uk": "police.uk street-level crime (Met files: burglary only, all types in 2022)",
                "mps_ward": "Metropolitan Police Service ward-level recorded crime (Home Office subgroups)"}
-    types = a.get("crime_types", [])
+    types = c.crime_types
     meta = {
         "title": "High-crime, low-trust priority table",
-        "crime_source": sources.get(a.get("source", ""), str(a.get("source", ""))),
-        "months": f"{a.get('start')} to {a.get('end')} ({a.get('months')} months)",
-        "level": str(a.get("level", "")),
-        "measure": str(a.get("measure", "")),
+        "crime_source": sources.get(c.source, c.source),
+        "months": f"{c.start} to {c.end} ({c.months} months)",
+        "level": c.level,
+        "measure": c.measure,
         "crime_types": "; ".join(types) if len(types) <= 12 else f"{len(types)} types: " + "; ".join(types),
-        "trust": (f"MOPAC Public Attitude Survey '{a.get('trust_label')}', rolling 12 months to "
-                  f"{a.get('trust_period_end')}; Wilson 95% intervals assuming {_num(a.get('n_per_quarter'))} "
+        "trust": (f"MOPAC Public Attitude Survey '{result.trust_label}', rolling 12 months to "
+                  f"{result.trust_period_end}; Wilson 95% intervals assuming {_num(f.n_per_quarter)} "
                   "interviews per borough per quarter (4 quarters per figure); ward figures are the borough's"),
         "population": "Census 2021 usual residents (ONS)",
-        "flag": (f"method {a.get('method')}; crime_pct {_num(a.get('crime_pct'))}; trust_pct "
-                 f"{_num(a.get('trust_pct'))}; classes are terciles across the areas shown; neighbour step "
-                 f"{_num(a.get('neighbour_step'))}"),
-        "robustness_periods": "; ".join(f"{s} to {e}" for s, e in a.get("robustness_periods", [])) or "none with data",
-        "harm": str(a.get("harm_note", "")),
-        "method_version": str(a.get("method_version", "")),
+        "flag": (f"method {f.method}; crime_pct {_num(f.crime_pct)}; trust_pct {_num(f.trust_pct)}; classes are "
+                 f"terciles across the areas shown; neighbour step {_num(f.neighbour_step)}"),
+        "robustness_periods": "; ".join(f"{s} to {e}" for s, e in result.robustness_periods) or "none with data",
+        "harm": c.harm_note,
+        "method_version": result.method_version,
         "generated_from": tables.data_label,
         "code_version": str(tables.manifest.get("code_version", "unknown")),
         "licence": ATTRIBUTION,
     }
     return {k: " ".join(str(v).split()) for k, v in meta.items()}
+
+
+def priorities_file(tables: AnalysisTables, result: PriorityTable, fmt: str = "csv") -> bytes:
+    """Return a priority table as the file both the page's download and the CLI give (CSV or GeoJSON)."""
+    frame = with_geometry(tables, result.table) if fmt == "geojson" else result.table
+    return export_bytes(frame, export_meta(tables, result), fmt)
 
 
 def _num(value: object) -> str:

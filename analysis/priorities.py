@@ -8,32 +8,28 @@ rate and the trust interval below London's). Each flag comes with how often it h
 earlier periods of the same length and under neighbouring thresholds, and one sentence saying
 why.
 
-A threshold change only re-runs the vectorised classing on cached crime and trust columns, so
-the full ward table refreshes in a few milliseconds.
+The work is in two explicit stages, so a caller can keep the first and redo only the second:
+``priority_base`` (crime measures, trust, reasons, the earlier periods; what a threshold
+change does not alter) and ``flag_areas`` (classes, flags, robustness; a few milliseconds).
+``priority_table`` runs both. Nothing here caches: the UI layer does.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from analysis import classify
+from analysis.crime import CrimeMeasures, CrimeMeta, crime_measures, period_values
 from analysis.errors import AnalysisInputError
-from analysis.measures import (
-    AnalysisTables,
-    CrimeQuery,
-    crime_measures,
-    months_between,
-    period_values,
-    resolve_period,
-    selected_types,
-    shift_month,
-)
+from analysis.periods import shift_month
+from analysis.query import CrimeQuery, crime_label, resolve_period
+from analysis.registry import PER, measure
 from analysis.stats import poisson_rate_ci, wilson_ci
+from analysis.tables import AnalysisTables
 from analysis.trust import N_PER_QUARTER, measure_label, trust_for_areas
 
 #: Bumped whenever a rule or default below changes the flags; written into every export.
@@ -77,6 +73,16 @@ class FlagSettings:
     robustness_periods: int = 6
     neighbour_step: float = 0.05
 
+    def for_base(self) -> FlagSettings:
+        """These settings with the thresholds at their defaults: what ``priority_base`` depends on.
+
+        Two settings with the same ``for_base()`` share one base, so a cache keyed on it
+        is not recomputed when only a threshold moves.
+        """
+        default = FlagSettings()
+        return replace(self, method=default.method, crime_pct=default.crime_pct, trust_pct=default.trust_pct,
+                       neighbour_step=default.neighbour_step)
+
     def check(self) -> None:
         """Raise AnalysisInputError naming the first setting out of range."""
         if self.method not in METHODS:
@@ -99,65 +105,144 @@ PRIORITY_EXTRA_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
-class _Base:
-    """What a threshold change does not alter: crime and trust columns, reasons, London figures."""
+@dataclass(frozen=True)
+class EarlierPeriod:
+    """The query's measure for one earlier period of the same length, for the robustness count."""
 
+    start: str
+    end: str
+    value: np.ndarray
+    count: np.ndarray
+    london_value: float
+    london_rate: float
+
+
+@dataclass(frozen=True, eq=False)
+class PriorityBase:
+    """What a threshold change does not alter: crime and trust per area, reasons and earlier periods.
+
+    Attributes
+    ----------
+    crime
+        The crime measures of the query's period (areas, London, what they are about).
+    columns
+        Per area, in ``crime.areas`` order: the crime columns, the trust columns of
+        ``PRIORITY_EXTRA_COLUMNS`` and ``reason``.
+    settings
+        The settings it was made with (``FlagSettings.for_base()``).
+    trust_label, trust_period_end
+        The survey measure's published label and the end of its rolling year ('YYYY-MM-DD').
+    london_rate, london_trust
+        London's crime rate and trust figure.
+    earlier
+        Up to ``settings.robustness_periods`` earlier periods with data.
+    """
+
+    crime: CrimeMeasures
     columns: dict[str, np.ndarray]
-    attrs: dict[str, object]
+    settings: FlagSettings
     trust_label: str
+    trust_period_end: str
     london_rate: float
     london_trust: float
+    earlier: tuple[EarlierPeriod, ...]
 
     def floats(self, name: str) -> np.ndarray:
         return self.columns[name].astype(float)
 
 
-@lru_cache(maxsize=32)
-def _trust(tables: AnalysisTables, measure: str, period: str | None, level: str, n: float) -> pd.DataFrame:
-    return trust_for_areas(tables, measure, period, level, n_per_quarter=n)
+@dataclass(frozen=True, eq=False)
+class PriorityTable:
+    """The priority table and everything an export header or a page caption says about it.
+
+    Attributes
+    ----------
+    table
+        One row per area, flagged areas first (columns in ``priority_table``'s docstring).
+    crime
+        What the crime numbers are about (period, types, notes).
+    london
+        London's row of crime measures.
+    flags
+        The settings in force.
+    trust_label, trust_period_end
+        The survey measure and the end of its rolling year.
+    robustness_periods
+        The earlier periods the flag was re-run for.
+    class_warnings
+        Warnings from classing (e.g. tied terciles because ward trust is the borough's).
+    method_version
+        ``METHOD_VERSION`` of the rules that made it.
+    """
+
+    table: pd.DataFrame
+    crime: CrimeMeta
+    london: pd.Series
+    flags: FlagSettings
+    trust_label: str
+    trust_period_end: str
+    robustness_periods: tuple[tuple[str, str], ...]
+    class_warnings: tuple[str, ...]
+    method_version: str = METHOD_VERSION
+
+    def with_table(self, table: pd.DataFrame) -> PriorityTable:
+        """The same result with extra columns joined to its table (e.g. hot spots)."""
+        return replace(self, table=table)
 
 
-@lru_cache(maxsize=32)
-def _base(tables: AnalysisTables, q: CrimeQuery, measure: str, period: str | None, n: float) -> _Base:
+_TRUST_COLUMNS = ("trust", "trust_lo", "trust_hi", "trust_n", "trust_source_level", "trust_note", "trust_period_end",
+                  "trust_change_since_plan", "london_trust")
+
+
+def priority_base(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> PriorityBase:
+    """Compute what the flag needs and a threshold change does not alter.
+
+    Parameters
+    ----------
+    tables
+        From ``analysis.tables.load_tables``.
+    q
+        The crime query.
+    flags
+        Only the trust measure and period, ``n_per_quarter`` and ``robustness_periods``
+        are used (see ``FlagSettings.for_base``).
+
+    Returns
+    -------
+    PriorityBase
+
+    Raises
+    ------
+    AnalysisInputError
+        For an invalid query, trust measure or trust period.
+    """
+    settings = flags.for_base()
+    settings.check()
     crime = crime_measures(tables, q)
-    trust = _trust(tables, measure, period, q.level, n)
-    columns = {c: crime[c].to_numpy() for c in crime.columns}
-    for col in ("trust", "trust_lo", "trust_hi", "trust_n", "trust_source_level", "trust_note", "trust_period_end",
-                "trust_change_since_plan", "london_trust"):
+    trust = trust_for_areas(tables, settings.trust_measure, settings.trust_period, q.level,
+                            n_per_quarter=float(settings.n_per_quarter))
+    columns = {c: crime.areas[c].to_numpy() for c in crime.areas.columns}
+    for col in _TRUST_COLUMNS:
         columns[col] = trust[col].to_numpy()
-    trust_label = measure_label(tables, measure)
+    trust_label = measure_label(tables, settings.trust_measure)
     london_trust = float(trust["london_trust"].iloc[0])
     columns["reason"] = np.array(_reasons(tables, q, trust_label, columns, london_trust), dtype=object)
-    attrs = dict(crime.attrs, trust_period_end=str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()))
-    return _Base(columns, attrs, trust_label, float(crime["london_rate"].iloc[0]), london_trust)
+    return PriorityBase(crime, columns, settings, trust_label,
+                        str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()), float(crime.london["rate"]),
+                        london_trust, _earlier(tables, q, settings.robustness_periods))
 
 
-@lru_cache(maxsize=32)
-def _earlier(tables: AnalysisTables, q: CrimeQuery, periods: int) -> tuple[tuple[str, str, np.ndarray, np.ndarray,
-                                                                                 float, float], ...]:
-    """(start, end, value, count, london_value, london_rate) for up to ``periods`` earlier periods with data."""
-    start, end = resolve_period(tables, q)
-    n = months_between(start, end)
+def _earlier(tables: AnalysisTables, q: CrimeQuery, periods: int) -> tuple[EarlierPeriod, ...]:
+    """Up to ``periods`` earlier periods of the query's length, where the data has them."""
+    period = resolve_period(tables, q)
+    n = period.months
     out = []
     for k in range(1, periods + 1):
-        s, e = shift_month(start, -k * n), shift_month(end, -k * n)
+        s, e = shift_month(period.start, -k * n), shift_month(period.end, -k * n)
         values = period_values(tables, q, s, e)
         if values is not None:
-            out.append((s, e, values.value, values.count, values.london_value, values.london_rate))
+            out.append(EarlierPeriod(s, e, values.value, values.count, values.london_value, values.london_rate))
     return tuple(out)
-
-
-def crime_label(tables: AnalysisTables, q: CrimeQuery) -> str:
-    """Return the crime selection in words for sentences: a type, a group, 'All crime' or 'Selected crime'."""
-    types = selected_types(tables, q)
-    if not q.crime_types and not q.crime_groups:
-        return "All crime"
-    if len(types) == 1:
-        return types[0].capitalize() if types[0].isupper() else types[0]
-    if not q.crime_types and len(q.crime_groups) == 1:
-        return q.crime_groups[0].capitalize()
-    return "Selected crime"
 
 
 def _flag(value: np.ndarray, trust: np.ndarray, count: np.ndarray, pop: np.ndarray, trust_n: np.ndarray,
@@ -166,7 +251,7 @@ def _flag(value: np.ndarray, trust: np.ndarray, count: np.ndarray, pop: np.ndarr
     """Return the flag for one crime vector; the interval rule uses the per-resident rate interval."""
     if flags.method == "percentile":
         return classify.flag_high_crime_low_trust(value, trust, crime_pct=flags.crime_pct, trust_pct=flags.trust_pct)
-    _, lo, hi = poisson_rate_ci(np.nan_to_num(count, nan=0.0), pop, per=1000, level=level)
+    _, lo, hi = poisson_rate_ci(np.nan_to_num(count, nan=0.0), pop, per=PER, level=level)
     lo = np.where(np.isnan(count), np.nan, lo)
     t_lo, t_hi = wilson_ci(trust, trust_n, level=level)
     return classify.flag_high_crime_low_trust(value, trust, method="interval", crime_ci=(lo, hi),
@@ -174,45 +259,26 @@ def _flag(value: np.ndarray, trust: np.ndarray, count: np.ndarray, pop: np.ndarr
                                               london_trust=london_trust)
 
 
-def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> pd.DataFrame:
-    """Return the priority table: one row per ward or borough, flagged areas first.
+def check_flags(measure_id: str, flags: FlagSettings) -> None:
+    """Raise AnalysisInputError for a setting out of range or a rule the crime measure cannot use."""
+    flags.check()
+    if flags.method == "interval" and not measure(measure_id).has_interval:
+        raise AnalysisInputError(f"the interval rule needs a measure with an interval ('count' or 'rate'), "
+                                 f"not {measure_id!r}; use the percentile rule for harm or density")
 
-    Parameters
-    ----------
-    tables
-        From ``measures.load_tables``.
-    q
-        The crime query (source, level, selection, period, measure).
-    flags
-        Thresholds, trust measure and robustness settings.
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``measures.MEASURE_COLUMNS`` followed by ``PRIORITY_EXTRA_COLUMNS``: trust with its
-        Wilson interval and ``trust_source_level`` ('borough' for wards unless ward figures
-        are loaded; <NA> for the unsurveyed City of London); ``crime_class`` and
-        ``trust_class`` ('low'/'mid'/'high' terciles across the areas shown, or 'no data');
-        ``class_3x3`` ('C3-T1' = high crime, low trust) and ``class_label``; ``flagged``;
-        ``robust_periods_k`` of ``robust_periods_n`` earlier periods of the same length
-        with data in which the area is also flagged (trust held at the chosen period) and
-        the text ``robustness_periods``; ``robust_settings_m`` of 9 neighbouring settings
-        (percentile rule: thresholds ± ``neighbour_step``; interval rule: 90/95/99% levels
-        for crime × trust) and ``robustness_settings``; a plain-English ``reason``; ``rank``
-        (1 = highest crime value among flagged areas, then the rest). ``attrs`` carries the
-        crime table's attrs plus the settings and the trust label.
+def flag_areas(base: PriorityBase, flags: FlagSettings) -> PriorityTable:
+    """Class and flag the areas of a base under the thresholds of ``flags`` (a few milliseconds).
 
     Raises
     ------
     AnalysisInputError
-        For an invalid query or setting, e.g. the interval rule with a harm or density
-        measure (those have no interval).
+        For a setting out of range, the interval rule with a measure without an interval,
+        or settings whose trust or robustness part differs from the base's.
     """
-    flags.check()
-    if flags.method == "interval" and q.measure not in ("count", "rate"):
-        raise AnalysisInputError(f"the interval rule needs a measure with an interval ('count' or 'rate'), "
-                                 f"not {q.measure!r}; use the percentile rule for harm or density")
-    base = _base(tables, q, flags.trust_measure, flags.trust_period, float(flags.n_per_quarter))
+    check_flags(base.crime.meta.measure, flags)
+    if flags.for_base() != base.settings:
+        raise AnalysisInputError(f"these flag settings need a new base: the base was made for {base.settings!r}")
     value, count, pop = base.floats("value"), base.floats("count"), base.floats("population")
     t, t_n = base.floats("trust"), base.floats("trust_n")
     l_rate, l_trust = base.london_rate, base.london_trust
@@ -224,9 +290,10 @@ def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -
     codes, labels = classify.bivariate_class(c_class, t_class)
     flagged = _flag(value, t, count, pop, t_n, l_rate, l_trust, flags)
 
-    earlier = _earlier(tables, q, flags.robustness_periods)
+    earlier = base.earlier
     if earlier:
-        matrix = np.column_stack([_flag(v, t, c, pop, t_n, lr, l_trust, flags) for _, _, v, c, _, lr in earlier])
+        matrix = np.column_stack([_flag(p.value, t, p.count, pop, t_n, p.london_rate, l_trust, flags)
+                                  for p in earlier])
         k = classify.robustness_counts(matrix)
     else:
         k = np.zeros(len(value), dtype=np.int64)
@@ -249,23 +316,55 @@ def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -
     order = np.lexsort((columns["area_code"].astype(str), -np.nan_to_num(value, nan=-np.inf), ~flagged))
     columns = {c: v[order] for c, v in columns.items()}
     columns["rank"] = np.arange(1, len(value) + 1)
-    table = pd.DataFrame(columns)
-    table.attrs.update(base.attrs)
-    table.attrs.update({
-        "method": flags.method, "crime_pct": flags.crime_pct, "trust_pct": flags.trust_pct,
-        "trust_measure": flags.trust_measure, "trust_label": base.trust_label,
-        "n_per_quarter": flags.n_per_quarter, "robustness_periods": [(s, e) for s, e, *_ in earlier],
-        "neighbour_step": flags.neighbour_step, "method_version": METHOD_VERSION,
-        "class_warnings": [str(w.message) for w in caught],
-    })
-    return table
+    return PriorityTable(pd.DataFrame(columns), base.crime.meta, base.crime.london, flags, base.trust_label,
+                         base.trust_period_end, tuple((p.start, p.end) for p in earlier),
+                         tuple(str(w.message) for w in caught))
+
+
+def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> PriorityTable:
+    """Return the priority table: one row per ward or borough, flagged areas first.
+
+    Parameters
+    ----------
+    tables
+        From ``analysis.tables.load_tables``.
+    q
+        The crime query (source, level, selection, period, measure).
+    flags
+        Thresholds, trust measure and robustness settings.
+
+    Returns
+    -------
+    PriorityTable
+        ``table`` has ``analysis.crime.MEASURE_COLUMNS`` followed by
+        ``PRIORITY_EXTRA_COLUMNS``: trust with its Wilson interval and
+        ``trust_source_level`` ('borough' for wards unless ward figures are loaded; <NA>
+        for the unsurveyed City of London); ``crime_class`` and ``trust_class``
+        ('low'/'mid'/'high' terciles across the areas shown, or 'no data'); ``class_3x3``
+        ('C3-T1' = high crime, low trust) and ``class_label``; ``flagged``;
+        ``robust_periods_k`` of ``robust_periods_n`` earlier periods of the same length with
+        data in which the area is also flagged (trust held at the chosen period) and the
+        text ``robustness_periods``; ``robust_settings_m`` of 9 neighbouring settings
+        (percentile rule: thresholds ± ``neighbour_step``; interval rule: 90/95/99% levels
+        for crime × trust) and ``robustness_settings``; a plain-English ``reason``; ``rank``
+        (1 = highest crime value among flagged areas, then the rest).
+
+    Raises
+    ------
+    AnalysisInputError
+        For an invalid query or setting, e.g. the interval rule with a harm or density
+        measure (those have no interval).
+    """
+    check_flags(q.measure, flags)
+    return flag_areas(priority_base(tables, q, flags), flags)
+
 
 def _interval_grid(count: np.ndarray, pop: np.ndarray, trust: np.ndarray, trust_n: np.ndarray, london_rate: float,
                    london_trust: float, value: np.ndarray) -> np.ndarray:
     """How many of the 3×3 (crime level × trust level) interval settings flag each area."""
     crime_lower = []
     for level in INTERVAL_LEVELS:
-        _, lo, _ = poisson_rate_ci(np.nan_to_num(count, nan=0.0), pop, per=1000, level=level)
+        _, lo, _ = poisson_rate_ci(np.nan_to_num(count, nan=0.0), pop, per=PER, level=level)
         crime_lower.append(np.where(np.isnan(count), np.nan, lo))
     trust_upper = [wilson_ci(trust, trust_n, level=level)[1] for level in INTERVAL_LEVELS]
     total = np.zeros(len(value), dtype=np.int64)
@@ -278,11 +377,7 @@ def _interval_grid(count: np.ndarray, pop: np.ndarray, trust: np.ndarray, trust_
 
 def _reasons(tables: AnalysisTables, q: CrimeQuery, trust_label: str, columns: dict[str, np.ndarray],
              london_trust: float) -> list[str]:
-    label = crime_label(tables, q)
-    if q.measure in ("harm", "harm_rate"):
-        label = f"{label} harm"
-    elif q.measure == "density":
-        label = f"{label} per km²"
+    label = crime_label(tables, q) + measure(q.measure).in_words
     out = []
     for ratio, p, lo, hi, source, note in zip(columns["value_ratio"].astype(float), columns["trust"].astype(float),
                                               columns["trust_lo"].astype(float), columns["trust_hi"].astype(float),
@@ -292,63 +387,4 @@ def _reasons(tables: AnalysisTables, q: CrimeQuery, trust_label: str, columns: d
         if note and np.isnan(p):
             sentence += f" ({note})"
         out.append(sentence)
-    return out
-
-
-@lru_cache(maxsize=4)
-def _weights(tables: AnalysisTables, level: str) -> object:
-    from analysis.hotspots import queen_weights
-
-    display = tables.wards_display if level == "ward" else tables.boroughs_display
-    if display is None:
-        raise AnalysisInputError("hot spots need the ward/borough display geometry, which these tables lack")
-    id_column = "ward_code" if "ward_code" in display.columns else "area_code"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # islands are labelled "no neighbours" downstream
-        return queen_weights(display.reset_index(drop=True), id_column=id_column)
-
-
-def hotspot_columns(tables: AnalysisTables, table: pd.DataFrame, *, permutations: int = 999,
-                    seed: int = 0, bivariate: bool = True) -> pd.DataFrame:
-    """Return Gi* hot-spot and bivariate local Moran columns for a priority table (slow: call on demand).
-
-    Gi* runs on the table's crime ``value`` with analytical p-values; the bivariate local
-    Moran of crime against neighbours' trust uses ``permutations``. Both use queen contiguity
-    on the display geometry and a Benjamini–Hochberg false discovery rate of 5%.
-
-    Parameters
-    ----------
-    tables
-        From ``measures.load_tables`` (needs ``wards_display``/``boroughs_display``).
-    table
-        A ``priority_table`` result (ward or borough level).
-    permutations, seed
-        For the local Moran's permutation test.
-    bivariate
-        Also compute the bivariate local Moran (about 0.6 s for wards with 999
-        permutations); a map of Gi* hot spots alone can skip it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed like ``table``: ``gi_z``, ``gi_q``, ``hotspot`` ('hot', 'cold', 'not
-        significant', 'no data', 'no neighbours'), ``lisa_quadrant`` and ``lisa_label``
-        (absent when ``bivariate`` is False).
-    """
-    from analysis.hotspots import bivariate_local_moran, getis_ord_gi_star
-
-    level = "ward" if table["area_code"].isin(tables.wards["area_code"]).all() else "borough"
-    weights = _weights(tables, level)
-    crime = pd.Series(table["value"].to_numpy(dtype=float), index=table["area_code"].astype(str))
-    trust = pd.Series(table["trust"].to_numpy(dtype=float), index=table["area_code"].astype(str))
-    gi = getis_ord_gi_star(crime, weights, permutations=0)
-    codes = table["area_code"].astype(str)
-    out = pd.DataFrame({
-        "gi_z": codes.map(gi["z"]).to_numpy(), "gi_q": codes.map(gi["q"]).to_numpy(),
-        "hotspot": codes.map(gi["label"]).fillna("no data").to_numpy(),
-    }, index=table.index)
-    if bivariate:
-        lisa = bivariate_local_moran(crime, trust, weights, permutations=max(permutations, 1), seed=seed)
-        out["lisa_quadrant"] = codes.map(lisa["quadrant"]).to_numpy()
-        out["lisa_label"] = codes.map(lisa["label"]).fillna("no data").to_numpy()
     return out

@@ -13,14 +13,13 @@ so in ``trust_source_level``. When ward rows are loaded they are used, labelled 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
-from analysis.measures import AnalysisTables
+from analysis.periods import PLAN
 from analysis.stats import wilson_ci
+from analysis.tables import AnalysisTables
 from data_sources.settings import CITY_OF_LONDON_CODE
 
 #: Interviews per borough per quarter in MOPAC's design: an assumption, not a published n.
@@ -29,8 +28,6 @@ N_PER_QUARTER = 100
 QUARTERS_PER_FIGURE = 4
 #: Boroughs MOPAC surveys (all but the City of London): London's figure pools them.
 SURVEYED_BOROUGHS = 32
-#: "A New Met for London 2023-2025" was launched in Jan/Feb 2023: the year to Dec 2022 is the baseline.
-PLAN_BASELINE = pd.Timestamp("2022-12-31")
 CITY_NOTE = "not surveyed by MOPAC"
 WARD_NOTE = "borough figure: no ward-level survey results are published"
 
@@ -71,14 +68,9 @@ def assumed_sample(level: str, n_per_quarter: float = N_PER_QUARTER) -> float:
     return n * SURVEYED_BOROUGHS if level == "london" else n
 
 
-@lru_cache(maxsize=16)
 def measures_available(tables: AnalysisTables) -> tuple[tuple[str, str], ...]:
-    """Return the survey measures as (measure_id, published label), in label order.
-
-    Cached per tables: every page's sidebar asks on every rerun.
-    """
-    pairs = tables.trust[["measure_id", "measure_label"]].astype(str).drop_duplicates()
-    return tuple((r.measure_id, r.measure_label) for r in pairs.sort_values("measure_label").itertuples(index=False))
+    """Return the survey measures as (measure_id, published label), in label order."""
+    return tables.trust_measures
 
 
 def trust_periods(tables: AnalysisTables, measure_id: str) -> list[pd.Timestamp]:
@@ -87,16 +79,13 @@ def trust_periods(tables: AnalysisTables, measure_id: str) -> list[pd.Timestamp]
     return sorted(pd.to_datetime(rows["period_end"]).unique())
 
 
-@lru_cache(maxsize=16)
 def _measure_rows(tables: AnalysisTables, measure_id: str) -> pd.DataFrame:
-    """Return one measure's rows with plain dtypes (cached per tables; callers must not modify them)."""
-    trust = tables.trust
-    rows = trust[trust["measure_id"] == measure_id]
-    if rows.empty:
-        known = [m for m, _ in measures_available(tables)]
+    """Return one measure's rows with plain dtypes (shared; callers must not modify them)."""
+    rows = tables.trust_by_measure.get(measure_id)
+    if rows is None:
+        known = [m for m, _ in tables.trust_measures]
         raise AnalysisInputError(f"unknown trust measure {measure_id!r}; choose from {known!r}")
-    return rows.assign(period_end=pd.to_datetime(rows["period_end"]),
-                       area_code=rows["area_code"].astype(object), area_level=rows["area_level"].astype(object))
+    return rows
 
 
 def measure_label(tables: AnalysisTables, measure_id: str) -> str:
@@ -135,7 +124,7 @@ def trust_table(tables: AnalysisTables, measure_id: str, *, level: str = "boroug
     Parameters
     ----------
     tables
-        From ``measures.load_tables``.
+        From ``analysis.tables.load_tables``.
     measure_id
         E.g. 'trust_mps' (see ``measures_available``).
     level
@@ -165,7 +154,7 @@ def trust_table(tables: AnalysisTables, measure_id: str, *, level: str = "boroug
     out = rows[rows["area_level"] == level].copy()
     names = tables.areas.drop_duplicates("area_code").set_index("area_code")["area_name"]
     out["area_name"] = out["area_code"].map(names)
-    base = out[out["period_end"] == PLAN_BASELINE].set_index("area_code")["proportion"]
+    base = out[out["period_end"] == PLAN.trust_baseline].set_index("area_code")["proportion"]
     out["baseline_proportion"] = out["area_code"].map(base).astype(float)
     out["change_since_plan"] = out["proportion"] - out["baseline_proportion"]
     for col, src in (("london_proportion", "proportion"), ("london_lo", "lo"), ("london_hi", "hi")):
@@ -178,13 +167,29 @@ def london_trust(tables: AnalysisTables, measure_id: str, period_end: object | N
                  n_per_quarter: float = N_PER_QUARTER) -> tuple[float, float, float]:
     """Return London's (proportion, lo, hi) for a measure and period (default: latest)."""
     when = _resolve_period(tables, measure_id, period_end)
-    rows = _measure_rows(tables, measure_id)
-    row = rows[(rows["area_level"] == "london") & (pd.to_datetime(rows["period_end"]) == when)]
-    if row.empty:
+    return _london_at(_rows_at(_measure_rows(tables, measure_id), when), n_per_quarter)
+
+
+def _rows_at(rows: pd.DataFrame, when: pd.Timestamp) -> pd.DataFrame:
+    """The rows of one period end."""
+    return rows[rows["period_end"].to_numpy() == np.datetime64(when, "ns")]
+
+
+def _london_at(rows: pd.DataFrame, n_per_quarter: float) -> tuple[float, float, float]:
+    """London's (proportion, lo, hi) among one period's rows, from the assumed London sample."""
+    london = rows["proportion"].to_numpy(dtype=float)[rows["area_level"].to_numpy() == "london"]
+    if not len(london):
         return np.nan, np.nan, np.nan
-    p = float(row["proportion"].iloc[0])
+    p = float(london[0])
     lo, hi = wilson_ci(p, assumed_sample("london", n_per_quarter))
     return p, float(lo), float(hi)
+
+
+def _lookup(codes: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` of the row whose code is each key (NaN for None or an absent key)."""
+    position = {c: i for i, c in enumerate(codes)}
+    at = np.array([position.get(k, -1) if k is not None else -1 for k in keys], dtype=np.intp)
+    return np.where(at >= 0, values[at] if len(values) else np.nan, np.nan)
 
 
 def trust_for_areas(tables: AnalysisTables, measure_id: str, period_end: object | None = None,
@@ -198,7 +203,7 @@ def trust_for_areas(tables: AnalysisTables, measure_id: str, period_end: object 
     Parameters
     ----------
     tables
-        From ``measures.load_tables``.
+        From ``analysis.tables.load_tables``.
     measure_id
         E.g. 'trust_mps'.
     period_end
@@ -225,28 +230,32 @@ def trust_for_areas(tables: AnalysisTables, measure_id: str, period_end: object 
         raise AnalysisInputError(f"unknown level {level!r}; choose from ['ward', 'borough']")
     when = _resolve_period(tables, measure_id, period_end)
     rows = _measure_rows(tables, measure_id)
-    rows = rows.assign(period_end=pd.to_datetime(rows["period_end"]))
-    now = _with_intervals(rows[rows["period_end"] == when], n_per_quarter).set_index("area_code")
-    base = rows[rows["period_end"] == PLAN_BASELINE].set_index("area_code")["proportion"]
+    now = _with_intervals(_rows_at(rows, when), n_per_quarter)
+    now_codes = now["area_code"].to_numpy(dtype=object)
+    base = _rows_at(rows, PLAN.trust_baseline)
     index = tables.area_index(level)
-    codes = index["area_code"].astype(str)
-    own = codes.where(codes.isin(now.index[now["area_level"] == level]))
-    borough = index["borough_code"].astype(str)
-    key = own.fillna(borough.where(borough.isin(now.index)))
+    codes = index["area_code"].to_numpy(dtype=object).astype(str)
+    borough = index["borough_code"].to_numpy(dtype=object).astype(str)
+    own_codes, any_codes = set(now_codes[now["area_level"].to_numpy() == level]), set(now_codes)
+    own = np.fromiter((c in own_codes for c in codes), bool, len(codes))
+    in_borough = np.fromiter((b in any_codes for b in borough), bool, len(codes))
+    key = np.where(own, codes, np.where(in_borough, borough, None))
     source_level = np.full(len(codes), None, dtype=object)
-    source_level[key.notna().to_numpy()] = "borough"
-    source_level[own.notna().to_numpy()] = level
-    p = key.map(now["proportion"]).astype(float)
+    source_level[key != None] = "borough"  # noqa: E711 (elementwise on an object array)
+    source_level[own] = level
+
+    def pick(column: str, frame: pd.DataFrame = now) -> np.ndarray:
+        return _lookup(frame["area_code"].to_numpy(dtype=object), key, frame[column].to_numpy(dtype=float))
+
+    p = pick("proportion")
     city = (codes == CITY_OF_LONDON_CODE) | (borough == CITY_OF_LONDON_CODE)
-    note = np.where(city & p.isna(), CITY_NOTE,
+    note = np.where(city & np.isnan(p), CITY_NOTE,
                     np.where((source_level == "borough") & (level == "ward"), WARD_NOTE, ""))
-    l_p, l_lo, l_hi = london_trust(tables, measure_id, when, n_per_quarter=n_per_quarter)
+    l_p, l_lo, l_hi = _london_at(now, n_per_quarter)
     out = pd.DataFrame({
-        "area_code": codes.to_numpy(), "trust": p.to_numpy(), "trust_lo": key.map(now["lo"]).astype(float).to_numpy(),
-        "trust_hi": key.map(now["hi"]).astype(float).to_numpy(),
-        "trust_n": key.map(now["sample_n"]).astype(float).to_numpy(),
+        "area_code": codes, "trust": p, "trust_lo": pick("lo"), "trust_hi": pick("hi"), "trust_n": pick("sample_n"),
         "trust_source_level": pd.array(source_level, dtype="string"), "trust_note": note,
-        "trust_period_end": when, "trust_change_since_plan": (p - key.map(base).astype(float)).to_numpy(),
+        "trust_period_end": when, "trust_change_since_plan": p - pick("proportion", base),
         "london_trust": l_p, "london_trust_lo": l_lo, "london_trust_hi": l_hi,
     })
     return out[AREA_TRUST_COLUMNS]

@@ -7,9 +7,10 @@ q = view.query
 st.title("Where crime is high and trust is low")
 widgets.data_banner()
 
-table = data.area_table(q, view.flags)
+result = data.area_table(q, view.flags)
 if view.colouring == "hotspot":
-    table = data.with_hotspots(table, q, view.flags)
+    result = data.with_hotspots(result, q, view.flags)
+table = result.table
 label = view.measure_label
 rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
@@ -19,7 +20,7 @@ with st.sidebar:
     show_points = st.checkbox("Show individual crimes (hexagons)", key="points")
 points_layer = None
 if show_points:
-    points_layer, note = data.street_layer(table.attrs["start"], table.attrs["end"])
+    points_layer, note = data.street_layer(result.crime.start, result.crime.end)
     st.caption(note)
 
 map_col, legend_col = st.columns([4, 1.3] if not view.meeting else [3, 2])
@@ -36,17 +37,15 @@ with legend_col:
         widgets.sequential_legend(label, table["value"].min(), table["value"].max(), large=view.meeting)
     st.metric("Flagged areas", len(flagged))
 
-st.caption(f"{label}, {table.attrs['start']} to {table.attrs['end']}; "
+st.caption(f"{label}, {result.crime.start} to {result.crime.end}; "
            f"trust: {data.trust_measure_labels().get(view.trust_measure, view.trust_measure)}, latest survey year.")
 if q.level == "ward":
     st.info("At ward level, trust is the borough figure: MOPAC publishes no ward-level survey results. "
             "City of London: trust not surveyed by MOPAC.")
-for note in (table.attrs.get("connect_note"), table.attrs.get("daytime_note")):
+for note in (result.crime.connect_note, result.crime.daytime_note):
     if note:
         st.caption(note)
 
 clicked = maps.selected_code(event)
 if clicked and clicked != view.area:
-    st.query_params["area"] = clicked
-    st.session_state["area"] = clicked
-    st.switch_page("pages/3_Area_profile.py")
+    state.open_profile(clicked)

@@ -7,11 +7,12 @@ q = view.query
 st.title("Priority areas: high crime, low trust")
 widgets.data_banner()
 
-table = data.area_table(q, view.flags)
+result = data.area_table(q, view.flags)
+table = result.table
 flagged = table[table["flagged"]]
 label = view.measure_label
 st.metric("Flagged areas", f"{len(flagged)} of {len(table)}")
-st.caption(f"{state.MEASURES[q.measure]}, {table.attrs['start']} to {table.attrs['end']}; "
+st.caption(f"{state.measure_label(q.measure)}, {result.crime.start} to {result.crime.end}; "
            f"rule: {state.METHODS[view.flags.method]}.")
 if q.level == "ward":
     st.info("At ward level, trust is the borough figure (trust is the borough's, not the ward's own): "
@@ -35,13 +36,13 @@ st.subheader("Download")
 st.caption("The files hold every area with the settings above, byte for byte what "
            "`python -m analysis export priorities` writes for the same settings.")
 left, right = st.columns(2)
-name = f"priorities_{q.level}_{table.attrs['start']}_{table.attrs['end']}"
+name = f"priorities_{q.level}_{result.crime.start}_{result.crime.end}"
 # on_click="ignore": a download must not rerun the page, or the rerun can replace the file
 # while the browser is still fetching it (seen under load as a cancelled download).
 left.download_button("Download CSV", data.export(q, view.flags, "csv"), file_name=f"{name}.csv",
                      mime="text/csv", key="download_csv", on_click="ignore")
 right.download_button("Download GeoJSON", data.export(q, view.flags, "geojson"), file_name=f"{name}.geojson",
                       mime="application/geo+json", key="download_geojson", on_click="ignore")
-for note in (table.attrs.get("connect_note"), table.attrs.get("daytime_note"), table.attrs.get("harm_note")):
+for note in (result.crime.connect_note, result.crime.daytime_note, result.crime.harm_note):
     if note:
         st.caption(note)

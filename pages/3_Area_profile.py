@@ -10,16 +10,11 @@ st.title("Area profile")
 st.caption("Print-friendly: your browser's Print leaves out the sidebar and the controls.")
 widgets.data_banner()
 
-codes = sorted(names, key=names.get)
-if view.area not in names:
-    if view.area:
-        st.caption("The area in the link is not at this level; pick one below.")
-    st.session_state["area"] = codes[0]
-area = st.selectbox("Area", codes, format_func=names.get, key="area")
-st.query_params["area"] = area
-table = data.area_table(q, view.flags)
+area = state.pick_area(names, view.area)
+result = data.area_table(q, view.flags)
+table = result.table
 row = table.set_index("area_code").loc[area]
-london = data.london(q)
+london = result.london
 
 st.header(names[area])
 if q.level == "ward":
@@ -27,7 +22,7 @@ if q.level == "ward":
                "trust is the borough's, as no ward-level survey results are published.")
 cols = st.columns(4)
 label = view.measure_label
-cols[0].metric(label, widgets.fmt(row["value"]), help=f"{table.attrs['start']} to {table.attrs['end']}")
+cols[0].metric(label, widgets.fmt(row["value"]), help=f"{result.crime.start} to {result.crime.end}")
 cols[1].metric("London", widgets.fmt(london["value"]))
 cols[2].metric("Trust", widgets.pct(row["trust"]), help=widgets.interval(row["trust_lo"], row["trust_hi"]))
 cols[3].metric("Rank", f"{int(row['rank'])} of {len(table)}", help="1 = highest crime among flagged areas first")
@@ -41,7 +36,7 @@ widgets.area_trend_chart(data.profile_trend(q, area), "crimes per 1,000 resident
 st.subheader("Crime by type, month by month" if q.source == "police_uk" else "Crime by offence group, month by month")
 widgets.type_trend_chart(data.type_trend(q, area), grouped=q.source == "mps_ward", large=view.meeting)
 st.subheader("Outcomes where known")
-widgets.outcomes_mix(*data.outcomes(area, table.attrs["start"], table.attrs["end"],
+widgets.outcomes_mix(*data.outcomes(area, result.crime.start, result.crime.end,
                                     q.crime_types if q.source == "police_uk" else ()), large=view.meeting)
 st.subheader("Since the plan's launch")
 widgets.before_after(row)
@@ -50,9 +45,7 @@ widgets.trust_chart(data.trust_table(view.trust_measure, "borough"), [str(row["b
 
 st.divider()
 st.header("Compare up to four areas")
-st.multiselect("Areas to compare", codes, format_func=names.get, key="compare", max_selections=4)
-chosen = st.session_state["compare"]
-st.query_params["compare"] = chosen
+chosen = state.pick_compare(names)
 if chosen:
     picked = table.set_index("area_code").loc[chosen]
     st.dataframe(widgets.compare_frame(picked, label), key="compare_table", width="stretch")

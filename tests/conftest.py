@@ -42,8 +42,8 @@ def small_data(shared_data: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny():
-    """Hand-made analysis tables: a few wards in two boroughs (see tests/test_measures.py)."""
-    from tests.test_measures import tiny_tables
+    """Hand-made analysis tables: a few wards in two boroughs (see tests/tiny.py)."""
+    from tests.tiny import tiny_tables
 
     return tiny_tables()
 
@@ -51,7 +51,7 @@ def tiny():
 @pytest.fixture(scope="module")
 def snapshot_tables():
     """Analysis tables loaded from the committed snapshot."""
-    from analysis.measures import load_tables
+    from analysis.tables import load_tables
     from data_sources.settings import get_settings
     from data_sources.store import open_snapshot
 

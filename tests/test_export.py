@@ -10,11 +10,12 @@ import pytest
 
 from analysis.__main__ import main
 from analysis.errors import AnalysisInputError
-from analysis.export import export_bytes, export_meta, neutralise, with_geometry
-from analysis.measures import CrimeQuery, load_tables
+from analysis.export import export_bytes, export_meta, neutralise, priorities_file, with_geometry
 from analysis.priorities import FlagSettings, priority_table
+from analysis.query import CrimeQuery
+from analysis.tables import load_tables
 from data_sources.store import open_snapshot
-from tests.test_measures import BURGLARY, SNAPSHOT, tiny_tables
+from tests.tiny import BURGLARY, SNAPSHOT, tiny_tables
 
 EXPECTED_CSV = (
     "# title: demo\n"
@@ -58,10 +59,10 @@ def test_negative_numbers_stay_numbers() -> None:
 
 def test_priority_export_of_tiny_tables_has_header_and_all_rows() -> None:
     tables = tiny_tables()
-    table = priority_table(tables, CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04"),
-                           FlagSettings())
-    meta = export_meta(tables, table)
-    text = export_bytes(table, meta).decode("utf-8")
+    result = priority_table(tables, CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04"),
+                            FlagSettings())
+    table = result.table
+    text = priorities_file(tables, result).decode("utf-8")
     lines = text.split("\n")
     header = [line for line in lines if line.startswith("# ")]
     assert "# months: 2024-01 to 2024-04 (4 months)" in header
@@ -89,8 +90,9 @@ def snapshot_dir() -> Path:
 
 def test_geojson_has_geometry_properties_and_metadata(snapshot_dir: Path) -> None:
     tables = load_tables(open_snapshot(snapshot_dir))
-    table = priority_table(tables, CrimeQuery(level="borough"), FlagSettings())
-    doc = json.loads(export_bytes(with_geometry(tables, table), export_meta(tables, table), "geojson"))
+    result = priority_table(tables, CrimeQuery(level="borough"), FlagSettings())
+    table = with_geometry(tables, result.table).drop(columns="geometry")
+    doc = json.loads(priorities_file(tables, result, "geojson"))
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 33
     assert doc["metadata"]["method_version"] == "1.0"
     first = doc["features"][0]
@@ -110,7 +112,7 @@ def test_cli_export_on_snapshot_matches_export_bytes(snapshot_dir: Path, tmp_pat
     tables = load_tables(open_snapshot(snapshot_dir))
     table = priority_table(tables, CrimeQuery(crime_groups=("BURGLARY",), start="2024-07", end="2025-06"),
                            FlagSettings())
-    assert out.read_bytes() == export_bytes(table, export_meta(tables, table))
+    assert out.read_bytes() == export_bytes(table.table, export_meta(tables, table))
 
 
 @pytest.mark.parametrize(("extra", "message"), [

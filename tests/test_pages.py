@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.measures import monthly_trend_by_type
+from analysis.trends import monthly_trend_by_type
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
@@ -100,8 +100,8 @@ def test_priority_table_and_download_equal_cli(tmp_path):
     assert at.query_params["cpct"] in ("0.9", ["0.9"])
     assert int(at.metric[0].value.split(" of ")[0]) < n_flagged
     from analysis.__main__ import main
-    from analysis.measures import CrimeQuery
     from analysis.priorities import FlagSettings
+    from analysis.query import CrimeQuery
     from ui import data
     out = tmp_path / "p.csv"
     assert main(["export", "priorities", "--level", "ward", "--from", "2024-07", "--to", "2025-06",
@@ -275,10 +275,11 @@ def test_profile_type_trend_and_outcomes_on_snapshot():
 @pytest.mark.parametrize(("source", "area"), [("mps_ward", "E05009317"), ("mps_ward", "E09000030"),
                                               ("police_uk", "E09000030")])
 def test_type_trend_sums_to_monthly_trend(source, area):
-    """The per-type counts add up to the area's monthly total from analysis.measures."""
+    """The per-type counts add up to the area's monthly total from analysis.trends."""
     import numpy as np
 
-    from analysis.measures import CrimeQuery, monthly_trend
+    from analysis.query import CrimeQuery
+    from analysis.trends import monthly_trend
     from ui import data
 
     q = CrimeQuery(source=source, start="2022-01" if source == "police_uk" else None,
@@ -453,17 +454,6 @@ def test_rebuild_button_only_with_a_store(fake_store, monkeypatch):
     assert not at.exception
     assert built == [(fake_store.parent / "raw", fake_store)]
     assert "Store rebuilt now." in [s.value for s in at.success]
-
-
-@pytest.mark.parametrize(("months", "runs"), [
-    ([], ""), (["2021-01"], "2021-01"), (["2021-12", "2022-01"], "2021-12–2022-01"),
-    (["2021-01", "2021-02", "2021-03", "2022-05"], "2021-01–2021-03, 2022-05"),
-    (["2014-12", "2015-03", "2015-06", "2015-09"], "2014-12–2015-09, quarterly"),
-    (["2021-01", "2021-02", "2021-05", "2021-08"], "2021-01–2021-02, 2021-05–2021-08, quarterly")])
-def test_month_runs(months, runs):
-    from ui.refresh import month_runs
-
-    assert month_runs(months) == runs
 
 
 def test_flagged_outline_is_cased_black_and_white():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisInputError
-from analysis.measures import AnalysisTables
+from analysis.tables import AnalysisTables
 from analysis.trust import (
     CITY_NOTE,
     assumed_sample,
@@ -19,7 +19,7 @@ from analysis.trust import (
     trust_for_areas,
     trust_table,
 )
-from tests.test_measures import B1, B2, CITY, LONDON, W1, W4
+from tests.tiny import B1, B2, CITY, LONDON, W1, W4
 
 PAS_TOTAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "trust" / "PAS_Total.csv"
 

@@ -10,15 +10,16 @@ is one ``st.error`` line, never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
-import requests
 import streamlit as st
 
+from analysis.periods import month_runs
 from data_sources.build import build_store
-from data_sources.errors import CrimeTrustError, OfflineError
+from data_sources.errors import ApiError, CrimeTrustError, OfflineError
+from data_sources.police_api import PoliceApi
 from data_sources.refresh import parse_month_range
 from data_sources.settings import get_settings
 from data_sources.update import refresh_store
@@ -35,34 +36,13 @@ def offline_message() -> str:
 
 
 def reachable(timeout: float = 3.0) -> bool:
-    """Return whether the police.uk API answers within ``timeout`` seconds (a HEAD request)."""
+    """Return whether the police.uk API answers within ``timeout`` seconds (one uncached request)."""
+    settings = replace(get_settings(), api_timeout_s=timeout, api_max_retries=0)
     try:
-        requests.head(get_settings().api_url + "/forces", timeout=timeout)
-    except requests.RequestException:
+        PoliceApi(settings=settings, cache=False).last_updated()
+    except ApiError:
         return False
     return True
-
-
-def month_runs(months: Sequence[str]) -> str:
-    """Compress sorted 'YYYY-MM' months into runs, e.g. '2021-01–2021-03, 2022-05'.
-
-    Evenly spaced months (the survey's quarter ends) make one run too: '2014-12–2023-12, quarterly'.
-    """
-    index = sorted({pd.Period(m, "M").ordinal: m for m in months}.items())
-    runs: list[tuple[list[str], int]] = []  # (months, step in months)
-    previous = None
-    for ordinal, m in index:
-        if runs and previous is not None:
-            step = ordinal - previous
-            got, run_step = runs[-1]
-            if (len(got) == 1 and step in (1, 3)) or step == run_step:
-                runs[-1] = ([*got, m], step)
-                previous = ordinal
-                continue
-        runs.append(([m], 0))
-        previous = ordinal
-    words = {1: "", 3: ", quarterly"}
-    return ", ".join(got[0] if len(got) == 1 else f"{got[0]}–{got[-1]}{words[step]}" for got, step in runs)
 
 
 def months_frame(manifest: dict) -> pd.DataFrame:

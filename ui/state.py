@@ -9,26 +9,25 @@ anything but a label. ``sidebar`` is the one helper every page calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from analysis.measures import MEASURE_LABELS, CrimeQuery, period_presets
+from analysis.periods import period_presets
 from analysis.priorities import FlagSettings
+from analysis.query import CrimeQuery
+from analysis.registry import MEASURES
 from ui import data, style
 
 SOURCES = {"mps_ward": "Met recorded crime (all offences, by ward)",
            "police_uk": "police.uk street-level crimes"}
 LEVELS = {"ward": "Wards", "borough": "Boroughs"}
-MEASURES = dict(MEASURE_LABELS)
-PLAIN_MEASURES = {"count": "Number of crimes", "rate": "Crimes for every 1,000 people living here",
-                  "harm": "How much harm crime caused", "harm_rate": "Harm for every 1,000 people living here",
-                  "density": "Crimes per square kilometre"}
 METHODS = {"percentile": "Compare areas with each other (percentiles)",
            "interval": "Compare with London beyond the 95% intervals"}
 COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only",
@@ -77,7 +76,6 @@ class View:
     """What every page needs to know about the current selection."""
 
     query: CrimeQuery
-    trust_measure: str = "trust_mps"
     flags: FlagSettings = field(default_factory=FlagSettings)
     colouring: str = "bivariate"
     area: str | None = None
@@ -86,9 +84,20 @@ class View:
     notices: tuple[str, ...] = field(default=(), compare=False)
 
     @property
+    def trust_measure(self) -> str:
+        """The chosen survey measure (held once, in the flag settings)."""
+        return self.flags.trust_measure
+
+    @property
     def measure_label(self) -> str:
         """The chosen crime measure in words (plainer words in meeting mode)."""
-        return (PLAIN_MEASURES if self.meeting else MEASURES)[self.query.measure]
+        return measure_label(self.query.measure, meeting=self.meeting)
+
+
+def measure_label(measure_id: str, *, meeting: bool = False) -> str:
+    """A crime measure in words: the analyst's label, or the plain one for a meeting."""
+    chosen = MEASURES[measure_id]
+    return chosen.plain_label if meeting else chosen.label
 
 
 _SHADOW = "_kept_"  # session copies that survive page switches (which clear widget state and the URL)
@@ -222,7 +231,7 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     meeting = meeting_toggle()
     r = _Reader()
     names = data.area_names()
-    label: Callable[[str], str] = (lambda m: PLAIN_MEASURES[m]) if meeting else (lambda m: MEASURES[m])
+    label = partial(measure_label, meeting=meeting)
     with st.sidebar:
         source = r.one("src", list(SOURCES), "mps_ward")
         level = r.one("level", list(LEVELS), "ward")
@@ -240,7 +249,8 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
                 st.multiselect("Offence groups", groups, key="groups", placeholder="All offences")
             st.multiselect("Crime types", types, key="types", placeholder="All published types")
             st.selectbox("Measure", list(MEASURES), format_func=label, key="measure")
-            st.checkbox("Smooth ward rates (Empirical Bayes)", key="eb", disabled=measure != "rate" or level != "ward",
+            st.checkbox("Smooth ward rates (Empirical Bayes)", key="eb",
+                        disabled=not MEASURES[measure].smoothed(True, level),
                         help="Pulls small wards' rates toward their borough's, so a few crimes do not dominate.")
         available = data.months(source, tuple(sel_types), tuple(sel_groups))
         presets = period_presets(available)
@@ -276,10 +286,10 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     for notice in r.notices:
         st.caption(notice)
     q = CrimeQuery(source=source, level=level, crime_types=tuple(sel_types), crime_groups=tuple(sel_groups),
-                   start=start, end=end, measure=measure, smoothed=smoothed and measure == "rate" and level == "ward")
+                   start=start, end=end, measure=measure, smoothed=MEASURES[measure].smoothed(smoothed, level))
     flags = FlagSettings(method=method, crime_pct=threshold_value(crime_pct),
                          trust_pct=threshold_value(trust_pct), trust_measure=trust_measure)
-    return View(query=q, trust_measure=trust_measure, flags=flags, colouring=view_colouring, area=chosen or None,
+    return View(query=q, flags=flags, colouring=view_colouring, area=chosen or None,
                 compare=tuple(cmp), meeting=meeting, notices=tuple(r.notices))
 
 
@@ -330,4 +340,36 @@ def pick_boroughs(names: dict[str, str], default: list[str]) -> list[str]:
     _write({"boroughs": chosen})
     for notice in r.notices:
         st.caption(notice)
+    return chosen
+
+
+def open_profile(area_code: str) -> None:
+    """Open an area's profile (a map click): the area goes into the URL and the session, then the page switches."""
+    st.query_params["area"] = area_code
+    st.session_state["area"] = area_code
+    st.switch_page("pages/3_Area_profile.py")
+
+
+def pick_area(names: dict[str, str], current: str | None) -> str:
+    """Draw the profile's area picker (``area`` in the URL) and return the chosen code.
+
+    An area from the link that is not at the chosen level falls back to the first area
+    by name, with a notice.
+    """
+    codes = sorted(names, key=names.get)
+    if current not in names:
+        if current:
+            st.caption("The area in the link is not at this level; pick one below.")
+        st.session_state["area"] = codes[0]
+    area = st.selectbox("Area", codes, format_func=names.get, key="area")
+    st.query_params["area"] = area
+    return area
+
+
+def pick_compare(names: dict[str, str]) -> list[str]:
+    """Draw the Compare picker (up to four areas, ``compare`` in the URL) and return the codes."""
+    codes = sorted(names, key=names.get)
+    st.multiselect("Areas to compare", codes, format_func=names.get, key="compare", max_selections=4)
+    chosen = list(st.session_state["compare"])
+    st.query_params["compare"] = chosen
     return chosen

@@ -11,6 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from analysis.periods import PLAN
 from ui import data, style
 
 _SWATCH = ('<div style="background: rgb({r},{g},{b}); height: {h}px; border: 1px solid #555;'
@@ -156,7 +157,7 @@ def trust_chart(trust: pd.DataFrame, area_codes: list[str], *, with_london: bool
                                               y2="hi:Q", color=alt.Color("area_name:N", scale=colours, legend=None))
     line = base.mark_line(point=True).encode(y="proportion:Q", tooltip=["area_name", "period_end", "proportion"],
                                              color=alt.Color("area_name:N", title="Area", scale=colours))
-    launch = alt.Chart(pd.DataFrame({"d": [pd.Timestamp("2023-01-31")]})).mark_rule(strokeDash=[6, 4]).encode(
+    launch = alt.Chart(pd.DataFrame({"d": [PLAN.launch_date]})).mark_rule(strokeDash=[6, 4]).encode(
         x="d:T")
     # Independent colour scales (same domain and colours) so the faint bands do not hide the lines' legend.
     chart = (band + line + launch).resolve_scale(color="independent")
