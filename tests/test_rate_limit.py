@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -66,25 +65,36 @@ def test_max_bucket_level_model() -> None:
 
 
 def test_threads_sharing_one_bucket_never_overflow_it() -> None:
-    """Real time, 8 threads, 54 requests: about (54 - 30) / 15 = 1.6 s."""
-    bucket = LeakyBucket(15, 30)
+    """8 threads, 54 requests, on a clock that stands still: each request goes out at (now + its wait).
+
+    The clock is injected, as the limiter allows, so the test does not sleep or depend on the
+    machine's speed: the threads really contend for the limiter's lock, and the virtual send
+    times they are given must fit the bucket exactly.
+    """
+    clock = FakeClock()
+    waited = threading.local()
+
+    def sleep(seconds: float) -> None:  # the clock stands still; remember when this thread would send
+        waited.seconds = seconds
+
+    bucket = LeakyBucket(15, 30, clock=clock, sleep=sleep)
     stamps: list[float] = []
     lock = threading.Lock()
 
     def worker() -> None:
         for _ in range(6):
+            waited.seconds = 0.0
             bucket.acquire()
             with lock:
-                stamps.append(time.monotonic())
+                stamps.append(clock.now + waited.seconds)
 
     threads = [threading.Thread(target=worker) for _ in range(9)]
-    t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - t0
     assert len(stamps) == 54
-    assert max_bucket_level(stamps, 15) <= 30.5  # small tolerance for thread wake-up jitter
-    ideal = (54 - 30) / 15  # the burst of 30 goes at once, the other 24 drain at 15/s
-    assert ideal - 0.1 <= elapsed < ideal + 3.0  # never faster than the bucket; slack only for a busy machine
+    assert sorted(stamps)[:30] == [0.0] * 30  # the burst of 30 goes at once
+    assert max_bucket_level(stamps, 15) == pytest.approx(30.0)  # and the bucket is never overfilled
+    assert max(stamps) == pytest.approx((54 - 30) / 15)  # the other 24 drain at 15/s
+    assert len(set(stamps)) == 54 - 29  # every request after the burst has a slot of its own
