@@ -1,7 +1,9 @@
 """Command line: ``python -m analysis export priorities ...`` writes the dashboard's priority table.
 
-Bad input (an unknown crime type, a month outside the data, an unknown measure) prints one
-line saying what is wrong and what is allowed, and exits with status 2.
+``--out FILE.csv`` writes the CSV (header first) and ``FILE.csv-metadata.json`` beside it,
+the same pair the page's downloads give; ``--format geojson`` writes one GeoJSON file with
+the metadata inside. Bad input (an unknown crime type, a month outside the data, an unknown
+measure) prints one line saying what is wrong and what is allowed, and exits with status 2.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.export import FORMATS, priorities_file
+from analysis.export import FORMATS, priorities_files, write_files
 from analysis.priorities import METHODS, FlagSettings, priority_table
 from analysis.query import CrimeQuery
 from analysis.registry import MEASURES, measure
@@ -70,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              trust_measure=args.trust_measure, trust_period=args.trust_period,
                              n_per_quarter=args.n_per_quarter)
         result = priority_table(tables, q, flags)
-        args.out.write_bytes(priorities_file(tables, result, args.format))
+        written = write_files(priorities_files(tables, result, args.format, args.out.name), args.out.parent)
     except CrimeTrustError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -79,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     table = result.table
     print(f"wrote {len(table)} rows ({int(table['flagged'].sum())} flagged) to {args.out}")
+    for extra in written[1:]:
+        print(f"and its metadata to {extra}")
     return 0
 
 

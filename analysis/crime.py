@@ -20,11 +20,33 @@ from analysis.stats import empirical_bayes_rates, poisson_rate_ci
 from analysis.tables import DAYTIME_NOTE, AnalysisTables, CountCube
 from data_sources.settings import LONDON_CODE
 
-MEASURE_COLUMNS = [
-    "area_code", "area_name", "borough_code", "borough_name", "count", "population", "rate", "rate_lo", "rate_hi",
-    "rate_eb", "harm", "harm_rate", "per_km2", "value", "london_value", "value_ratio", "london_rate",
-    "rate_ratio", "change_prev", "change_year_ago", "change_vs_2022", "straddles_connect", "daytime_caveat",
-]
+#: The columns of a measures table, in order, and what each holds (written into export metadata).
+MEASURE_COLUMN_DOCS: dict[str, str] = {
+    "area_code": "2022 ward code (E05…) or borough code (E09…); the City of London is E09000001 at both levels",
+    "area_name": "ward or borough name",
+    "borough_code": "code of the borough the area lies in (itself for a borough)",
+    "borough_name": "name of the borough the area lies in",
+    "count": "crimes in the period; empty where the source does not cover the area",
+    "population": "Census 2021 usual residents (ONS TS007A)",
+    "rate": "crimes per 1,000 residents over the whole period (not per year)",
+    "rate_lo": "lower end of the exact (Garwood) Poisson 95% interval of rate",
+    "rate_hi": "upper end of the exact (Garwood) Poisson 95% interval of rate",
+    "rate_eb": "Empirical Bayes rate per 1,000, pulled toward the borough's (wards only)",
+    "harm": "Cambridge Crime Harm Index days of the crimes that have a weight",
+    "harm_rate": "harm per 1,000 residents",
+    "per_km2": "crimes per square kilometre",
+    "value": "the chosen measure (see the measure setting)",
+    "london_value": "London's value of the chosen measure",
+    "value_ratio": "the area's value divided by London's (per resident for counts and harm)",
+    "london_rate": "London's crimes per 1,000 residents",
+    "rate_ratio": "rate divided by London's rate",
+    "change_prev": "fractional change against the previous period of equal length (-0.1 = 10% lower)",
+    "change_year_ago": "fractional change against the same months a year before",
+    "change_vs_2022": "fractional change against the same months of 2022, before the plan",
+    "straddles_connect": "true when the period spans the Met's CRIS to CONNECT switch (28 Feb 2024)",
+    "daytime_caveat": "true where far more people work or visit than live, so rates per resident are inflated",
+}
+MEASURE_COLUMNS = list(MEASURE_COLUMN_DOCS)
 
 
 @dataclass(frozen=True)

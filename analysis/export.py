@@ -1,10 +1,13 @@
-"""The priority table as deterministic CSV or GeoJSON bytes, shared by the CLI and the page.
+"""Tables as files people can open: a header-first CSV with a metadata sidecar, or GeoJSON.
 
-The dashboard's download button and ``python -m analysis export priorities`` both call
-``priorities_file``, so what a planner downloads and what a script writes are the same bytes.
-CSV starts with ``# `` comment lines (sources, months, thresholds, method version, the
-data's build time and the licence) and uses fixed number formatting and LF line ends, so
-the same inputs always give the same file. Text cells that a spreadsheet would run as a
+The dashboard's downloads and ``python -m analysis export ...`` both call
+``document_files``, so what a planner downloads and what a script writes are the same bytes.
+A CSV starts with its header row, so Excel and LibreOffice open it as a plain table; what a
+reader needs to know about it (sources, months, thresholds, method version, the data's
+build time, the licence, and what each column holds) goes in ``<file>-metadata.json``
+beside it, the W3C "CSV on the Web" convention for a table's metadata, and GeoJSON carries
+the same metadata inside the file. Number formatting is fixed and lines end in LF, so the
+same inputs always give the same bytes. Text cells that a spreadsheet would run as a
 formula are neutralised (OWASP CSV injection); numeric columns are left alone so negative
 changes stay numbers.
 """
@@ -15,15 +18,20 @@ import csv
 import io
 import json
 import math
+import os
+import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from shapely.geometry import mapping
 
+from analysis.crime import MEASURE_COLUMN_DOCS
 from analysis.errors import AnalysisInputError
-from analysis.priorities import PriorityTable
+from analysis.priorities import PRIORITY_COLUMN_DOCS, PriorityTable
 from analysis.tables import AnalysisTables
 
 FORMATS = ("csv", "geojson")
@@ -35,10 +43,45 @@ ATTRIBUTION = ("Contains public sector information licensed under the Open Gover
                "(police.uk, Metropolitan Police Service, MOPAC Public Attitude Survey, ONS Census 2021); "
                "contains OS data © Crown copyright and database right. Cambridge Crime Harm Index weights: "
                "licence not stated by the publisher.")
+OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+#: The sidecar's name is the CSV's with this added (CSV on the Web, section 5.2).
+METADATA_SUFFIX = "-metadata.json"
+#: Fixed timestamp for zip members, so the same files always give the same zip.
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def export_meta(tables: AnalysisTables, result: PriorityTable) -> dict[str, str]:
-    """Return the header lines for an export of a priority table.
+@dataclass(frozen=True, eq=False)
+class Document:
+    """A table and what a reader needs to know about it.
+
+    Attributes
+    ----------
+    table
+        The rows as shown (a ``geometry`` column, when present, goes only into GeoJSON).
+    meta
+        Ordered setting → one-line value; ``title`` first.
+    columns
+        Column → what it holds, for the metadata's table schema.
+    """
+
+    table: pd.DataFrame
+    meta: dict[str, str]
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def data_meta(tables: AnalysisTables) -> dict[str, str]:
+    """The lines every export ends with: where the data came from, the code, the licence."""
+    return {"generated_from": tables.data_label, "code_version": str(tables.manifest.get("code_version", "unknown")),
+            "licence": ATTRIBUTION}
+
+
+def one_line(meta: Mapping[str, object]) -> dict[str, str]:
+    """Each value as one line of text (runs of white space folded)."""
+    return {k: " ".join(str(v).split()) for k, v in meta.items()}
+
+
+def priorities_document(tables: AnalysisTables, result: PriorityTable) -> Document:
+    """Return a priority table with its settings and column descriptions.
 
     Parameters
     ----------
@@ -46,11 +89,6 @@ def export_meta(tables: AnalysisTables, result: PriorityTable) -> dict[str, str]
         The tables the result was computed from (for the data's origin and build time).
     result
         The priority table with its query and settings.
-
-    Returns
-    -------
-    dict
-        Ordered key → one-line value.
     """
     c, f = result.crime, result.flags
     sources = {"police_uk": "police.uk street-level crime (Met files: burglary only, all types in 2022)",
@@ -72,17 +110,137 @@ def export_meta(tables: AnalysisTables, result: PriorityTable) -> dict[str, str]
         "robustness_periods": "; ".join(f"{s} to {e}" for s, e in result.robustness_periods) or "none with data",
         "harm": c.harm_note,
         "method_version": result.method_version,
-        "generated_from": tables.data_label,
-        "code_version": str(tables.manifest.get("code_version", "unknown")),
-        "licence": ATTRIBUTION,
+        **data_meta(tables),
     }
-    return {k: " ".join(str(v).split()) for k, v in meta.items()}
+    return Document(result.table, one_line(meta), {**MEASURE_COLUMN_DOCS, **PRIORITY_COLUMN_DOCS})
 
 
-def priorities_file(tables: AnalysisTables, result: PriorityTable, fmt: str = "csv") -> bytes:
-    """Return a priority table as the file both the page's download and the CLI give (CSV or GeoJSON)."""
-    frame = with_geometry(tables, result.table) if fmt == "geojson" else result.table
-    return export_bytes(frame, export_meta(tables, result), fmt)
+def priorities_files(tables: AnalysisTables, result: PriorityTable, fmt: str, name: str) -> dict[str, bytes]:
+    """Return the files of a priority table export, as both the page's downloads and the CLI write them.
+
+    ``name`` is the main file's name (e.g. ``priorities.csv``); a CSV comes with its
+    ``<name>-metadata.json``.
+    """
+    doc = priorities_document(tables, result)
+    if fmt == "geojson":
+        doc = replace(doc, table=with_geometry(tables, doc.table))
+    return document_files(doc, fmt, name)
+
+
+def document_files(doc: Document, fmt: str, name: str) -> dict[str, bytes]:
+    """Return ``{file name: bytes}``: the CSV and its metadata sidecar, or one GeoJSON file.
+
+    Raises
+    ------
+    AnalysisInputError
+        For an unknown format, or GeoJSON without geometry.
+    """
+    if fmt not in FORMATS:
+        raise AnalysisInputError(f"unknown export format {fmt!r}; choose from {list(FORMATS)!r}")
+    if fmt == "geojson":
+        return {name: geojson_bytes(doc)}
+    return {name: csv_bytes(doc.table), name + METADATA_SUFFIX: metadata_bytes(doc, name)}
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """Return the table as CSV: the header row first, fixed number formatting, LF line ends.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"area_name": ["=cmd", "Bow"], "change": [-0.25, 0.5], "count": [3.0, 4.0]})
+    >>> print(csv_bytes(frame).decode(), end="")
+    area_name,change,count
+    '=cmd,-0.25,3
+    Bow,0.5,4
+    """
+    columns = [c for c in table.columns if c != "geometry"]
+    cells = [_column_cells(table[c]) for c in columns]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*cells, strict=True))
+    return out.getvalue().encode("utf-8")
+
+
+def metadata_bytes(doc: Document, csv_name: str) -> bytes:
+    """Return the CSV on the Web metadata of ``doc``'s CSV named ``csv_name`` (JSON, UTF-8).
+
+    It names the file, its title, licence and attribution, every setting of ``doc.meta``
+    (under ``notes``) and, per column, its name, datatype and what it holds.
+    """
+    columns = [c for c in doc.table.columns if c != "geometry"]
+    settings = {k: v for k, v in doc.meta.items() if k not in ("title", "licence")}
+    document = {
+        "@context": "http://www.w3.org/ns/csvw",
+        "url": csv_name,
+        "dc:title": doc.meta.get("title", ""),
+        "dc:license": {"@id": OGL},
+        "dc:rights": doc.meta.get("licence", ATTRIBUTION),
+        "notes": [{"settings": settings}],
+        "dialect": {"header": True, "delimiter": ",", "lineTerminators": ["\n"], "encoding": "utf-8"},
+        "tableSchema": {"columns": [
+            {"name": c, "titles": c, "datatype": _datatype(doc.table[c]),
+             **({"dc:description": doc.columns[c]} if c in doc.columns else {})} for c in columns]},
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def geojson_bytes(doc: Document) -> bytes:
+    """Return ``doc`` as a GeoJSON FeatureCollection with a top-level ``metadata`` member.
+
+    Raises
+    ------
+    AnalysisInputError
+        When the table has no ``geometry`` column (see ``with_geometry``).
+    """
+    table = doc.table
+    if "geometry" not in table.columns:
+        raise AnalysisInputError("GeoJSON export needs a geometry column; attach it with with_geometry()")
+    columns = [c for c in table.columns if c != "geometry"]
+    features = []
+    for row in table.itertuples(index=False):
+        record = row._asdict()
+        geometry = record.pop("geometry")
+        features.append({"type": "Feature",
+                         "properties": {c: _json_value(record[c]) for c in columns},
+                         "geometry": None if geometry is None else _round_geometry(mapping(geometry))})
+    document = {"type": "FeatureCollection", "metadata": dict(doc.meta), "features": features}
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """Return the files in one zip, byte for byte the same for the same files (fixed member times)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buf.getvalue()
+
+
+def write_files(files: Mapping[str, bytes], folder: Path) -> list[Path]:
+    """Write each file into ``folder`` through a temporary name, so none is ever half written."""
+    written = []
+    for name, data in files.items():
+        path = folder / name
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def _datatype(series: pd.Series) -> str:
+    """The CSV on the Web datatype of a column as ``csv_bytes`` writes it."""
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "date"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    return "string"
 
 
 def _num(value: object) -> str:
@@ -134,69 +292,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     return str(value)
-
-
-def export_bytes(table: pd.DataFrame, meta: Mapping[str, str], fmt: str = "csv") -> bytes:
-    """Return the table as CSV or GeoJSON bytes, deterministic for the same inputs.
-
-    Parameters
-    ----------
-    table
-        The table as shown. For GeoJSON it must carry a ``geometry`` column (see
-        ``with_geometry``); the geometry is not written to CSV.
-    meta
-        Header lines, e.g. from ``export_meta``.
-    fmt
-        'csv' or 'geojson'.
-
-    Returns
-    -------
-    bytes
-        UTF-8. CSV: ``# key: value`` lines, then a header row and one row per area, LF line
-        ends. GeoJSON: a FeatureCollection with a top-level ``metadata`` member.
-
-    Raises
-    ------
-    AnalysisInputError
-        For an unknown format, or GeoJSON without geometry.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"area_name": ["=cmd", "Bow"], "change": [-0.25, 0.5], "count": [3.0, 4.0]})
-    >>> print(export_bytes(frame, {"title": "demo"}).decode(), end="")
-    # title: demo
-    area_name,change,count
-    '=cmd,-0.25,3
-    Bow,0.5,4
-    """
-    if fmt not in FORMATS:
-        raise AnalysisInputError(f"unknown export format {fmt!r}; choose from {list(FORMATS)!r}")
-    if fmt == "geojson":
-        return _geojson(table, meta)
-    columns = [c for c in table.columns if c != "geometry"]
-    cells = [_column_cells(table[c]) for c in columns]
-    out = io.StringIO()
-    for key, value in meta.items():
-        out.write(f"# {key}: {value}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(zip(*cells, strict=True))
-    return out.getvalue().encode("utf-8")
-
-
-def _geojson(table: pd.DataFrame, meta: Mapping[str, str]) -> bytes:
-    if "geometry" not in table.columns:
-        raise AnalysisInputError("GeoJSON export needs a geometry column; attach it with with_geometry()")
-    columns = [c for c in table.columns if c != "geometry"]
-    features = []
-    for row in table.itertuples(index=False):
-        record = row._asdict()
-        geometry = record.pop("geometry")
-        features.append({"type": "Feature",
-                         "properties": {c: _json_value(record[c]) for c in columns},
-                         "geometry": None if geometry is None else _round_geometry(mapping(geometry))})
-    document = {"type": "FeatureCollection", "metadata": dict(meta), "features": features}
-    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _round_geometry(geo: dict[str, Any]) -> dict[str, Any]:

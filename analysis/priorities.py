@@ -97,12 +97,31 @@ class FlagSettings:
             raise AnalysisInputError(f"n_per_quarter must be positive, got {self.n_per_quarter!r}")
 
 
-PRIORITY_EXTRA_COLUMNS = [
-    "trust", "trust_lo", "trust_hi", "trust_n", "trust_source_level", "trust_note", "trust_period_end",
-    "trust_change_since_plan", "london_trust", "crime_class", "trust_class", "class_3x3", "class_label", "flagged",
-    "robust_periods_k", "robust_periods_n", "robustness_periods", "robust_settings_m", "robustness_settings",
-    "reason", "rank",
-]
+#: The columns a priority table adds to the measures, in order, and what each holds.
+PRIORITY_COLUMN_DOCS: dict[str, str] = {
+    "trust": "share agreeing with the survey measure (0-1); at ward level the borough's figure",
+    "trust_lo": "lower end of the Wilson 95% interval of trust",
+    "trust_hi": "upper end of the Wilson 95% interval of trust",
+    "trust_n": "interviews behind the figure (published, else the assumed 4 quarters × n_per_quarter)",
+    "trust_source_level": "'ward' or 'borough': whose figure trust is; empty where not surveyed",
+    "trust_note": "why trust is missing or borrowed (e.g. the City of London is not surveyed by MOPAC)",
+    "trust_period_end": "last day of the survey's rolling year",
+    "trust_change_since_plan": "trust minus its value in the year to 31 Dec 2022, in proportion points",
+    "london_trust": "London's trust figure for the same period",
+    "crime_class": "crime tercile across the areas shown: low, mid, high (or no data)",
+    "trust_class": "trust tercile across the areas shown: low, mid, high (or no data)",
+    "class_3x3": "C<crime>-T<trust>, 1 = low to 3 = high; C3-T1 is high crime, low trust",
+    "class_label": "class_3x3 in words",
+    "flagged": "true when the flag rule picks the area (high crime, low trust)",
+    "robust_periods_k": "earlier periods of the same length in which the area is also flagged",
+    "robust_periods_n": "earlier periods of the same length with data",
+    "robustness_periods": "robust_periods_k of robust_periods_n in words",
+    "robust_settings_m": "of 9 neighbouring thresholds (or confidence levels), how many also flag the area",
+    "robustness_settings": "robust_settings_m in words",
+    "reason": "one sentence saying why, with the trust interval",
+    "rank": "1 = highest crime value among flagged areas, then the rest",
+}
+PRIORITY_EXTRA_COLUMNS = list(PRIORITY_COLUMN_DOCS)
 
 
 @dataclass(frozen=True)

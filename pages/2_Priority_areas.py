@@ -34,15 +34,13 @@ st.dataframe(widgets.percent_points(frame, ["Trust", "Trust low", "Trust high"])
 
 st.subheader("Download")
 st.caption("The files hold every area with the settings above, byte for byte what "
-           "`python -m analysis export priorities` writes for the same settings.")
-left, right = st.columns(2)
-name = f"priorities_{q.level}_{result.crime.start}_{result.crime.end}"
-# on_click="ignore": a download must not rerun the page, or the rerun can replace the file
-# while the browser is still fetching it (seen under load as a cancelled download).
-left.download_button("Download CSV", data.export(q, view.flags, "csv"), file_name=f"{name}.csv",
-                     mime="text/csv", key="download_csv", on_click="ignore")
-right.download_button("Download GeoJSON", data.export(q, view.flags, "geojson"), file_name=f"{name}.geojson",
-                      mime="application/geo+json", key="download_geojson", on_click="ignore")
+           "`python -m analysis export priorities --out <the CSV's name>` writes for the same settings: the CSV "
+           "starts with its header row; sources, months, thresholds and what each column means are in the "
+           "metadata file beside it.")
+stem = f"priorities_{q.level}_{result.crime.start}_{result.crime.end}"
+csv_files = data.export(q, view.flags, "csv", f"{stem}.csv")
+geojson = data.export(q, view.flags, "geojson", f"{stem}.geojson")
+widgets.download_buttons(stem, csv_files, data.export_zip(q, view.flags, f"{stem}.csv"), geojson)
 for note in (result.crime.connect_note, result.crime.daytime_note, result.crime.harm_note):
     if note:
         st.caption(note)

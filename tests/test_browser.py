@@ -276,13 +276,19 @@ def test_priority_csv_download_equals_cli(page, server, tmp_path):
     download = info.value
     got = Path(download.path()).read_bytes()
     assert download.suggested_filename.endswith(".csv")
-    out = tmp_path / "cli.csv"
+    assert got.startswith(b"area_code,area_name,"), "the CSV's first line must be its header"
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Metadata (JSON)").click()
+    sidecar = info.value
+    assert sidecar.suggested_filename == f"{download.suggested_filename}-metadata.json"
+    out = tmp_path / download.suggested_filename  # the page's name, so the metadata's "url" is the same too
     cmd = [sys.executable, "-m", "analysis", "export", "priorities", *cli_args_from_url(params),
            "--store", str(SNAPSHOT), "--out", str(out)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     (ARTIFACTS / "browser-download.csv").write_bytes(got)
     assert got == out.read_bytes(), f"the page's CSV differs from `{' '.join(cmd[1:])}`"
+    assert Path(sidecar.path()).read_bytes() == (tmp_path / sidecar.suggested_filename).read_bytes()
     page.screenshot(path=str(SHOTS / "Priority_areas-settings.png"), full_page=True)
 
 

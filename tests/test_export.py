@@ -1,4 +1,4 @@
-"""Tests for analysis.export and the CLI: byte-for-byte CSV, injection, GeoJSON, errors, the snapshot."""
+"""Tests for analysis.export and the CLI: byte-for-byte CSV and metadata, injection, GeoJSON, zip, errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ import pytest
 
 from analysis.__main__ import main
 from analysis.errors import AnalysisInputError
-from analysis.export import export_bytes, export_meta, neutralise, priorities_file, with_geometry
+from analysis.export import (
+    Document,
+    csv_bytes,
+    document_files,
+    metadata_bytes,
+    neutralise,
+    priorities_document,
+    priorities_files,
+    with_geometry,
+    zip_bytes,
+)
 from analysis.priorities import FlagSettings, priority_table
 from analysis.query import CrimeQuery
 from analysis.tables import load_tables
@@ -18,8 +28,6 @@ from data_sources.store import open_snapshot
 from tests.tiny import BURGLARY, SNAPSHOT, tiny_tables
 
 EXPECTED_CSV = (
-    "# title: demo\n"
-    "# months: 2024-01 to 2024-04\n"
     "area_code,area_name,count,rate,change_prev,flagged,trust_period_end,reason\n"
     "E05000001,\"'=HYPERLINK(\"\"http://x\"\")\",8,8,-0.25,true,2023-12-31,\"Burglary 3.1×, 'Trust MPS' 58%\"\n"
     "E05000002,'+Ward,,0.3333,0,false,,'-minus\n"
@@ -38,10 +46,79 @@ def test_csv_bytes_are_exact() -> None:
         "trust_period_end": pd.to_datetime(["2023-12-31", None, "2023-12-31"]),
         "reason": ["Burglary 3.1×, 'Trust MPS' 58%", "-minus", "@at"],
     })
-    data = export_bytes(table, {"title": "demo", "months": "2024-01 to 2024-04"})
+    data = csv_bytes(table)
     assert data == EXPECTED_CSV.encode("utf-8")
     assert b"\r\n" not in data
-    assert export_bytes(table, {"title": "demo", "months": "2024-01 to 2024-04"}) == data
+    assert csv_bytes(table) == data
+
+
+EXPECTED_METADATA = """{
+ "@context": "http://www.w3.org/ns/csvw",
+ "url": "demo.csv",
+ "dc:title": "demo",
+ "dc:license": {
+  "@id": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+ },
+ "dc:rights": "OGL v3.0",
+ "notes": [
+  {
+   "settings": {
+    "months": "2024-01 to 2024-04"
+   }
+  }
+ ],
+ "dialect": {
+  "header": true,
+  "delimiter": ",",
+  "lineTerminators": [
+   "\\n"
+  ],
+  "encoding": "utf-8"
+ },
+ "tableSchema": {
+  "columns": [
+   {
+    "name": "area_code",
+    "titles": "area_code",
+    "datatype": "string",
+    "dc:description": "ward code"
+   },
+   {
+    "name": "rate",
+    "titles": "rate",
+    "datatype": "number"
+   },
+   {
+    "name": "flagged",
+    "titles": "flagged",
+    "datatype": "boolean"
+   }
+  ]
+ }
+}
+"""
+
+
+def test_csv_comes_with_its_metadata_sidecar_byte_for_byte() -> None:
+    doc = Document(pd.DataFrame({"area_code": ["E05000001"], "rate": [1.5], "flagged": [True]}),
+                   {"title": "demo", "months": "2024-01 to 2024-04", "licence": "OGL v3.0"},
+                   {"area_code": "ward code"})
+    files = document_files(doc, "csv", "demo.csv")
+    assert list(files) == ["demo.csv", "demo.csv-metadata.json"]
+    assert files["demo.csv"] == b"area_code,rate,flagged\nE05000001,1.5,true\n"  # the header is the first line
+    assert files["demo.csv-metadata.json"].decode() == EXPECTED_METADATA
+    assert metadata_bytes(doc, "demo.csv") == files["demo.csv-metadata.json"]
+
+
+def test_zip_holds_both_files_and_is_deterministic() -> None:
+    import io
+    import zipfile
+
+    files = {"a.csv": b"x\n1\n", "a.csv-metadata.json": b"{}\n"}
+    data = zip_bytes(files)
+    assert data == zip_bytes(dict(files))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == files
 
 
 @pytest.mark.parametrize(("cell", "expected"), [
@@ -53,32 +130,36 @@ def test_neutralise(cell: str, expected: str) -> None:
 
 
 def test_negative_numbers_stay_numbers() -> None:
-    data = export_bytes(pd.DataFrame({"change": [-0.5, -2.0]}), {})
+    data = csv_bytes(pd.DataFrame({"change": [-0.5, -2.0]}))
     assert data == b"change\n-0.5\n-2\n"
 
 
-def test_priority_export_of_tiny_tables_has_header_and_all_rows() -> None:
+def test_priority_export_of_tiny_tables_has_header_settings_and_all_rows() -> None:
     tables = tiny_tables()
     result = priority_table(tables, CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04"),
                             FlagSettings())
-    table = result.table
-    text = priorities_file(tables, result).decode("utf-8")
-    lines = text.split("\n")
-    header = [line for line in lines if line.startswith("# ")]
-    assert "# months: 2024-01 to 2024-04 (4 months)" in header
-    assert any(line.startswith("# flag: method percentile; crime_pct 0.6667; trust_pct 0.3333") for line in header)
-    assert any("Open Government Licence" in line for line in header)
-    assert "# generated_from: tiny test tables" in header
-    assert lines[len(header)].split(",")[:3] == ["area_code", "area_name", "borough_code"]
-    assert len(lines) == len(header) + 1 + len(table) + 1  # trailing newline
-    assert lines[len(header) + 1].startswith("E05000001,Ward One,")
+    files = priorities_files(tables, result, "csv", "p.csv")
+    lines = files["p.csv"].decode("utf-8").split("\n")
+    assert lines[0].split(",")[:3] == ["area_code", "area_name", "borough_code"]
+    assert len(lines) == 1 + len(result.table) + 1  # header, rows, trailing newline
+    assert lines[1].startswith("E05000001,Ward One,")
+    meta = json.loads(files["p.csv-metadata.json"])
+    settings = meta["notes"][0]["settings"]
+    assert settings["months"] == "2024-01 to 2024-04 (4 months)"
+    assert settings["flag"].startswith("method percentile; crime_pct 0.6667; trust_pct 0.3333")
+    assert settings["generated_from"] == "tiny test tables"
+    assert "Open Government Licence" in meta["dc:rights"]
+    described = {c["name"]: c.get("dc:description") for c in meta["tableSchema"]["columns"]}
+    assert list(described) == list(result.table.columns)
+    assert all(described.values()), [c for c, d in described.items() if not d]  # every column explained
 
 
 def test_bad_format_and_geojson_without_geometry() -> None:
+    doc = Document(pd.DataFrame({"a": [1]}), {})
     with pytest.raises(AnalysisInputError, match="unknown export format 'xlsx'"):
-        export_bytes(pd.DataFrame({"a": [1]}), {}, "xlsx")
+        document_files(doc, "xlsx", "a.xlsx")
     with pytest.raises(AnalysisInputError, match="needs a geometry column"):
-        export_bytes(pd.DataFrame({"a": [1]}), {}, "geojson")
+        document_files(doc, "geojson", "a.geojson")
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +173,10 @@ def test_geojson_has_geometry_properties_and_metadata(snapshot_dir: Path) -> Non
     tables = load_tables(open_snapshot(snapshot_dir))
     result = priority_table(tables, CrimeQuery(level="borough"), FlagSettings())
     table = with_geometry(tables, result.table).drop(columns="geometry")
-    doc = json.loads(priorities_file(tables, result, "geojson"))
+    doc = json.loads(priorities_files(tables, result, "geojson", "b.geojson")["b.geojson"])
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 33
     assert doc["metadata"]["method_version"] == "1.0"
+    assert doc["metadata"] == priorities_document(tables, result).meta  # the same settings as the CSV's sidecar
     first = doc["features"][0]
     assert first["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert set(table.columns) == set(first["properties"])
@@ -102,7 +184,7 @@ def test_geojson_has_geometry_properties_and_metadata(snapshot_dir: Path) -> Non
     assert city["properties"]["trust"] is None
 
 
-def test_cli_export_on_snapshot_matches_export_bytes(snapshot_dir: Path, tmp_path: Path,
+def test_cli_export_on_snapshot_matches_the_files(snapshot_dir: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "wards.csv"
     args = ["export", "priorities", "--level", "ward", "--source", "mps_ward", "--crime-group", "BURGLARY",
@@ -112,7 +194,9 @@ def test_cli_export_on_snapshot_matches_export_bytes(snapshot_dir: Path, tmp_pat
     tables = load_tables(open_snapshot(snapshot_dir))
     table = priority_table(tables, CrimeQuery(crime_groups=("BURGLARY",), start="2024-07", end="2025-06"),
                            FlagSettings())
-    assert out.read_bytes() == export_bytes(table.table, export_meta(tables, table))
+    files = priorities_files(tables, table, "csv", "wards.csv")
+    assert out.read_bytes() == files["wards.csv"]
+    assert (tmp_path / "wards.csv-metadata.json").read_bytes() == files["wards.csv-metadata.json"]
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -130,5 +214,5 @@ def test_cli_bad_arguments_exit_2_with_one_line(snapshot_dir: Path, tmp_path: Pa
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
-    assert not (tmp_path / "x.csv").exists()
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.csv-metadata.json").exists()
 

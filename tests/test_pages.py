@@ -107,9 +107,9 @@ def test_priority_table_and_download_equal_cli(tmp_path):
     assert main(["export", "priorities", "--level", "ward", "--from", "2024-07", "--to", "2025-06",
                  "--out", str(out), "--store", str(ROOT / "data" / "snapshot")]) == 0
     q = CrimeQuery(level="ward", start="2024-07", end="2025-06")
-    cli = out.read_bytes()
-    app_bytes = data.export(q, FlagSettings(), "csv")
-    assert app_bytes == cli
+    app_files = data.export(q, FlagSettings(), "csv", "p.csv")
+    assert app_files["p.csv"] == out.read_bytes()
+    assert app_files["p.csv-metadata.json"] == (tmp_path / "p.csv-metadata.json").read_bytes()
 
 
 @pytest.fixture
@@ -129,16 +129,21 @@ def media_files(monkeypatch) -> list:
     return stores
 
 
-def download_bytes(at: AppTest, stores: list, key: str) -> bytes:
+def download_file(at: AppTest, stores: list, key: str):
+    """The file behind a download button (``content``, ``filename``)."""
     from streamlit.runtime.media_file_storage import MediaFileStorageError
 
     name = at.download_button(key=key).proto.url.rsplit("/", 1)[-1]
     for store in reversed(stores):
         try:
-            return store.get_file(name).content
+            return store.get_file(name)
         except MediaFileStorageError:  # an earlier run's store lacks this file
             continue
     raise AssertionError(f"no media file {name!r}")
+
+
+def download_bytes(at: AppTest, stores: list, key: str) -> bytes:
+    return download_file(at, stores, key).content
 
 
 def test_default_download_equals_cli_default_export(tmp_path, media_files):
@@ -148,9 +153,14 @@ def test_default_download_equals_cli_default_export(tmp_path, media_files):
     at = run("pages/2_Priority_areas.py")
     assert at.select_slider(key="cpct").value == "2/3"
     assert at.select_slider(key="tpct").value == "1/3"
-    out = tmp_path / "cli.csv"
+    page_csv = download_file(at, media_files, "download_csv")
+    out = tmp_path / page_csv.filename  # the page's file name, so the metadata's "url" matches too
     assert main(["export", "priorities", "--level", "ward", "--out", str(out)]) == 0  # the snapshot (no store)
-    assert download_bytes(at, media_files, "download_csv") == out.read_bytes()
+    assert page_csv.content == out.read_bytes()
+    assert page_csv.content.startswith(b"area_code,area_name,")  # the header is the first line
+    sidecar = download_file(at, media_files, "download_metadata")
+    assert sidecar.filename == f"{out.name}-metadata.json"
+    assert sidecar.content == (tmp_path / sidecar.filename).read_bytes()
 
 
 @pytest.mark.parametrize(("given", "shown", "value"), [

@@ -24,7 +24,7 @@ from libpysal.weights import W
 
 from analysis import street
 from analysis import trust as trust_mod
-from analysis.export import priorities_file
+from analysis.export import priorities_files, zip_bytes
 from analysis.hotspots import area_weights, hotspot_columns
 from analysis.priorities import FlagSettings, PriorityBase, PriorityTable, flag_areas, priority_base
 from analysis.query import CrimeQuery, months_available
@@ -255,18 +255,30 @@ def with_hotspots(result: PriorityTable, q: CrimeQuery, flags: FlagSettings) -> 
     return result.with_table(result.table.join(columns, on="area_code"))
 
 
-#: Every Priority areas rerun prepares both files, so each filter state people visit holds two
-#: entries (the GeoJSON ~1 MB); 16 was too few for four users' filters (3 states × 2 files).
-@st.cache_data(show_spinner="Preparing the download…", max_entries=64)
-def _export(key: str, q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:
-    return priorities_file(tables(), _area_table(key, q, flags), fmt)
+#: Every Priority areas rerun prepares the files, so each filter state people visit holds a few
+#: entries (the GeoJSON ~1 MB); 16 was too few for four users' filters.
+@st.cache_data(show_spinner="Preparing the download…", max_entries=96)
+def _export(key: str, q: CrimeQuery, flags: FlagSettings, fmt: str, name: str) -> dict[str, bytes]:
+    return priorities_files(tables(), _area_table(key, q, flags), fmt, name)
 
 
-def export(q: CrimeQuery, flags: FlagSettings, fmt: str) -> bytes:
-    """Return the priority table as the CLI's ``python -m analysis export priorities`` writes it."""
+def export(q: CrimeQuery, flags: FlagSettings, fmt: str, name: str) -> dict[str, bytes]:
+    """Return the priority table's files as ``python -m analysis export priorities --out NAME`` writes them."""
     with shown_errors(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return _export(loaded().key, q, flags, fmt)
+        return _export(loaded().key, q, flags, fmt, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _export_zip(key: str, q: CrimeQuery, flags: FlagSettings, name: str) -> bytes:
+    return zip_bytes(_export(key, q, flags, "csv", name))
+
+
+def export_zip(q: CrimeQuery, flags: FlagSettings, name: str) -> bytes:
+    """Return the CSV and its metadata in one zip (one click for both)."""
+    with shown_errors(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _export_zip(loaded().key, q, flags, name)
 
 
 def street_layer(start: str, end: str) -> tuple[pdk.Layer | None, str]:

@@ -259,3 +259,23 @@ def sources_frame(manifest: dict) -> pd.DataFrame:
                      "dropped": "; ".join(f"{k}: {v:,}" for k, v in dropped.items()) or "none",
                      "files": len(info.get("files") or [])})
     return pd.DataFrame(rows)
+
+
+def download_buttons(stem: str, csv_files: dict[str, bytes], zipped: bytes, geojson: dict[str, bytes]) -> None:
+    """Offer a table as CSV, its metadata sidecar, both zipped, and GeoJSON (keys ``download_*``).
+
+    ``on_click="ignore"``: a download must not rerun the page, or the rerun can replace the
+    file while the browser is still fetching it (seen under load as a cancelled download).
+    """
+    (csv_name, csv_data), (meta_name, meta_data) = csv_files.items()
+    (geo_name, geo_data), = geojson.items()
+    cols = st.columns(4)
+    cols[0].download_button("Download CSV", csv_data, file_name=csv_name, mime="text/csv", key="download_csv",
+                            on_click="ignore", help="Opens as a plain table in Excel or LibreOffice.")
+    cols[1].download_button("Metadata (JSON)", meta_data, file_name=meta_name, mime="application/csvm+json",
+                            key="download_metadata", on_click="ignore",
+                            help="Sources, months, thresholds, method version, licence and every column explained.")
+    cols[2].download_button("CSV + metadata (zip)", zipped, file_name=f"{stem}.zip", mime="application/zip",
+                            key="download_zip", on_click="ignore")
+    cols[3].download_button("Download GeoJSON", geo_data, file_name=geo_name, mime="application/geo+json",
+                            key="download_geojson", on_click="ignore", help="The same table with the area outlines.")
