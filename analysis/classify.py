@@ -183,25 +183,75 @@ def flag_high_crime_low_trust(crime: ArrayLike, trust: ArrayLike, *, method: str
     ...                           london_crime=3.5, london_trust=0.65).tolist()
     [False, False, False, False, True, False]
     """
-    if method == "percentile":
-        for name, pct in (("crime_pct", crime_pct), ("trust_pct", trust_pct)):
-            if not 0.0 <= pct <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {pct!r}")
-        c, t = _paired(crime, trust)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: nothing to flag
-            crime_cut = np.nanquantile(c, crime_pct, axis=0)
-            trust_cut = np.nanquantile(t, trust_pct, axis=0)
-        with np.errstate(invalid="ignore"):
-            return (c >= crime_cut) & (t <= trust_cut)
+    c, t = _paired(crime, trust)
     if method == "interval":
         if crime_ci is None or trust_ci is None or london_crime is None or london_trust is None:
             raise ValueError("the interval rule needs crime_ci, trust_ci, london_crime and london_trust")
-        crime_lower, trust_upper = _paired(crime_ci[0], trust_ci[1])
+        _paired(crime_ci[0], trust_ci[1])
+    return (high_crime(c, method=method, crime_pct=crime_pct, crime_lower=None if crime_ci is None else crime_ci[0],
+                       london_crime=london_crime)
+            & low_trust(t, method=method, trust_pct=trust_pct, trust_upper=None if trust_ci is None else trust_ci[1],
+                        london_trust=london_trust))
+
+
+def high_crime(crime: ArrayLike, *, method: str = "percentile", crime_pct: float = 2 / 3,
+               crime_lower: ArrayLike | None = None, london_crime: ArrayLike | None = None) -> np.ndarray:
+    """Return True where crime meets the flag's crime half (whatever trust is).
+
+    Percentile rule: at or above the ``crime_pct`` quantile (per column for 2-D input).
+    Interval rule: the lower bound of the rate's interval above London's rate. Missing
+    values never qualify. Used alone, it finds areas "equally high in crime" as a flagged
+    group, whatever their trust.
+
+    Examples
+    --------
+    >>> high_crime([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).tolist()
+    [False, False, False, False, True, True]
+    """
+    if method == "percentile":
+        _check_pct("crime_pct", crime_pct)
+        c = np.asarray(crime, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column: nothing to flag
+            cut = np.nanquantile(c, crime_pct, axis=0)
         with np.errstate(invalid="ignore"):
-            return (crime_lower > np.asarray(london_crime, dtype=float)) & \
-                (trust_upper < np.asarray(london_trust, dtype=float))
+            return c >= cut
+    if method == "interval":
+        if crime_lower is None or london_crime is None:
+            raise ValueError("the interval rule needs crime_ci and london_crime")
+        with np.errstate(invalid="ignore"):
+            return np.asarray(crime_lower, dtype=float) > np.asarray(london_crime, dtype=float)
     raise ValueError(f"method must be 'percentile' or 'interval', got {method!r}")
+
+
+def low_trust(trust: ArrayLike, *, method: str = "percentile", trust_pct: float = 1 / 3,
+              trust_upper: ArrayLike | None = None, london_trust: ArrayLike | None = None) -> np.ndarray:
+    """Return True where trust meets the flag's trust half (the mirror of ``high_crime``).
+
+    Examples
+    --------
+    >>> low_trust([0.9, 0.5, 0.8, 0.6, 0.55, 0.85]).tolist()
+    [False, True, False, False, True, False]
+    """
+    if method == "percentile":
+        _check_pct("trust_pct", trust_pct)
+        t = np.asarray(trust, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cut = np.nanquantile(t, trust_pct, axis=0)
+        with np.errstate(invalid="ignore"):
+            return t <= cut
+    if method == "interval":
+        if trust_upper is None or london_trust is None:
+            raise ValueError("the interval rule needs trust_ci and london_trust")
+        with np.errstate(invalid="ignore"):
+            return np.asarray(trust_upper, dtype=float) < np.asarray(london_trust, dtype=float)
+    raise ValueError(f"method must be 'percentile' or 'interval', got {method!r}")
+
+
+def _check_pct(name: str, pct: float) -> None:
+    if not 0.0 <= pct <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {pct!r}")
 
 
 def _paired(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
