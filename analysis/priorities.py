@@ -237,9 +237,7 @@ def priority_base(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) ->
     """
     settings = flags.for_base()
     settings.check()
-    crime = crime_measures(tables, q)
-    trust = trust_for_areas(tables, settings.trust_measure, settings.trust_period, q.level,
-                            n_per_quarter=float(settings.n_per_quarter))
+    crime, trust = _crime_and_trust(tables, q, settings)
     columns = {c: crime.areas[c].to_numpy() for c in crime.areas.columns}
     for col in _TRUST_COLUMNS:
         columns[col] = trust[col].to_numpy()
@@ -249,6 +247,48 @@ def priority_base(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) ->
     return PriorityBase(crime, columns, settings, trust_label,
                         str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()), float(crime.london["rate"]),
                         london_trust, _earlier(tables, q, settings.robustness_periods))
+
+
+def _crime_and_trust(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> tuple[CrimeMeasures, pd.DataFrame]:
+    """The crime measures and the trust figures of every area, in the same order."""
+    crime = crime_measures(tables, q)
+    trust = trust_for_areas(tables, flags.trust_measure, flags.trust_period, q.level,
+                            n_per_quarter=float(flags.n_per_quarter))
+    return crime, trust
+
+
+@dataclass(frozen=True, eq=False)
+class AreaFlags:
+    """The flag rule over one period, without classes, robustness or reasons: the quick path.
+
+    ``flagged`` follows the order of ``crime.areas`` and ``trust`` (from
+    ``trust_for_areas``); it is what ``priority_table`` flags for the same settings.
+    """
+
+    crime: CrimeMeasures
+    trust: pd.DataFrame
+    flagged: np.ndarray
+    trust_label: str
+    trust_period_end: str
+
+
+def area_flags(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> AreaFlags:
+    """Apply the flag rule to one period (the same rule and inputs as ``priority_table``).
+
+    Raises
+    ------
+    AnalysisInputError
+        For an invalid query, setting, trust measure or period.
+    """
+    check_flags(q.measure, flags)
+    crime, trust = _crime_and_trust(tables, q, flags)
+    areas = crime.areas
+    flagged = _flag(areas["value"].to_numpy(dtype=float), trust["trust"].to_numpy(dtype=float),
+                    areas["count"].to_numpy(dtype=float), areas["population"].to_numpy(dtype=float),
+                    trust["trust_n"].to_numpy(dtype=float), float(crime.london["rate"]),
+                    float(trust["london_trust"].iloc[0]), flags)
+    return AreaFlags(crime, trust, flagged, measure_label(tables, flags.trust_measure),
+                     str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()))
 
 
 def _earlier(tables: AnalysisTables, q: CrimeQuery, periods: int) -> tuple[EarlierPeriod, ...]:

@@ -260,3 +260,30 @@ def trust_for_areas(tables: AnalysisTables, measure_id: str, period_end: object 
     })
     return out[AREA_TRUST_COLUMNS]
 
+
+
+def borough_panel(tables: AnalysisTables, measure_id: str, *,
+                  n_per_quarter: float = N_PER_QUARTER) -> tuple[pd.DatetimeIndex, pd.DataFrame, pd.DataFrame]:
+    """Return every borough figure of a measure as periods × boroughs, with the samples behind them.
+
+    For combining boroughs (population-weighted group means) over time in one matrix step.
+
+    Returns
+    -------
+    period_ends, proportion, sample
+        The period ends, oldest first; proportions (NaN where not published) and sample
+        sizes (published, else assumed) with those ends as index and the codes of
+        ``tables.boroughs`` as columns.
+    """
+    rows = _measure_rows(tables, measure_id)
+    rows = _with_intervals(rows[rows["area_level"].to_numpy() == "borough"], n_per_quarter)
+    codes = tables.boroughs["area_code"].astype(str).tolist()
+    ends = pd.DatetimeIndex(np.unique(rows["period_end"].to_numpy()))
+    at = ends.get_indexer(rows["period_end"].to_numpy()), pd.Index(codes).get_indexer(rows["area_code"].to_numpy())
+    keep = at[1] >= 0
+    frames = []
+    for column in ("proportion", "sample_n"):
+        matrix = np.full((len(ends), len(codes)), np.nan)
+        matrix[at[0][keep], at[1][keep]] = rows[column].to_numpy(dtype=float)[keep]
+        frames.append(pd.DataFrame(matrix, index=ends, columns=codes))
+    return ends, frames[0], frames[1]

@@ -23,12 +23,14 @@ def _counts(rows: list[tuple[str, str, str, str, int]], source: str) -> pd.DataF
         "crime_type": [r[2] for r in rows], "crime_group": [r[3] for r in rows], "count": [r[4] for r in rows]})
 
 
-def tiny_tables() -> AnalysisTables:
+def tiny_tables(police_uk: list[tuple[str, str, str, str, int]] | None = None) -> AnalysisTables:
     """Five wards (W1-W3 in B1, W4-W5 in B2) and the City; Met data Jan-Apr 2024, police.uk Jan-Feb 2022.
 
     Burglary per month (Met): W1 2, W2 1, W3 0, W4 3; W5 2 in January only. Robbery: W1 1 in
     April, W4 2 in February. NFIB fraud: W2 1 in March. Residents: W1 1000, W2 2000, W3 1000,
-    W4 4000, W5 2000, City 500. Trust MPS: B1 0.58, B2 0.82, London 0.71 (Dec 2023).
+    W4 4000, W5 2000, City 500. Trust MPS: B1 0.6, B2 0.8, London 0.7 (Dec 2022); B1 0.58,
+    B2 0.82, London 0.71 (Dec 2023). ``police_uk`` replaces the police.uk rows
+    ``(area, month, type, group, count)``.
     """
     ward_rows = [(W1, "Ward One", B1, "Borough One", 1.0), (W2, "Ward Two", B1, "Borough One", 2.0),
                  (W3, "Ward Three", B1, "Borough One", 1.0), (W4, "Ward Four", B2, "Borough Two", 4.0),
@@ -55,6 +57,7 @@ def tiny_tables() -> AnalysisTables:
            for w, n in ((W1, 1), (W2, 2), (W3, 1), (W4, 2), (W5, 1))]
     puk += [(CITY, "2022-02", "Burglary", "Burglary", 3), (CITY, "2022-02", "Anti-social behaviour",
                                                            "Anti-social behaviour", 4)]
+    puk = puk if police_uk is None else police_uk
     trust_rows = []
     for period, values in (("2022-12-31", {B1: 0.6, B2: 0.8, LONDON: 0.7}),
                            ("2023-12-31", {B1: 0.58, B2: 0.82, LONDON: 0.71})):
