@@ -1,9 +1,11 @@
-"""Command line: ``python -m analysis export priorities ...`` writes the dashboard's priority table.
+"""Command line: ``python -m analysis export priorities|progress ...`` writes the dashboard's tables.
 
 ``--out FILE.csv`` writes the CSV (header first) and ``FILE.csv-metadata.json`` beside it,
 the same pair the page's downloads give; ``--format geojson`` writes one GeoJSON file with
-the metadata inside. Bad input (an unknown crime type, a month outside the data, an unknown
-measure) prints one line saying what is wrong and what is allowed, and exits with status 2.
+the metadata inside. ``export progress --summary SUMMARY.csv`` also writes the summary by
+group (and its metadata). Bad input (an unknown crime type, a month outside the data, an
+unknown measure) prints one line saying what is wrong and what is allowed, and exits with
+status 2.
 """
 
 from __future__ import annotations
@@ -13,22 +15,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.export import FORMATS, priorities_files, write_files
+from analysis.export import FORMATS, priorities_files, progress_files, write_files
 from analysis.priorities import METHODS, FlagSettings, priority_table
+from analysis.progress import ProgressSettings, plan_progress
 from analysis.query import CrimeQuery
 from analysis.registry import MEASURES, measure
-from analysis.tables import LEVELS, SOURCES, load_tables
+from analysis.tables import LEVELS, SOURCES, AnalysisTables, load_tables
 from data_sources.errors import CrimeTrustError
 from data_sources.settings import get_settings
 from data_sources.store import CURRENT, DataHandle, open_data, open_snapshot, open_store
 
+DEFAULT_PROGRESS = ProgressSettings()
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    export = sub.add_parser("export", help="write an analysis table to a file")
-    what = export.add_subparsers(dest="table", required=True)
-    p = what.add_parser("priorities", help="the high-crime, low-trust priority table")
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    """The crime filters and the flag rule, shared by every table."""
     p.add_argument("--level", choices=LEVELS, required=True)
     p.add_argument("--source", choices=SOURCES, default="mps_ward")
     p.add_argument("--crime-type", action="append", default=[], metavar="TYPE",
@@ -37,10 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="Met offence group (repeatable, mps_ward)")
     p.add_argument("--measure", default="rate", help=f"one of {', '.join(MEASURES)}")
     p.add_argument("--smoothed", action="store_true", help="Empirical Bayes ward rates as the value")
-    p.add_argument("--from", dest="start", metavar="YYYY-MM")
-    p.add_argument("--to", dest="end", metavar="YYYY-MM")
     p.add_argument("--trust-measure", default="trust_mps")
-    p.add_argument("--trust-period", metavar="YYYY-MM-DD", help="end of the survey's rolling year; default latest")
     p.add_argument("--method", default="percentile", help=f"one of {', '.join(METHODS)}")
     p.add_argument("--crime-pct", type=float, default=2 / 3)
     p.add_argument("--trust-pct", type=float, default=1 / 3)
@@ -48,6 +46,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--format", choices=FORMATS, default="csv")
     p.add_argument("--store", type=Path, help="a store or snapshot folder; default the built store, else the snapshot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    export = sub.add_parser("export", help="write an analysis table to a file")
+    what = export.add_subparsers(dest="table", required=True)
+    p = what.add_parser("priorities", help="the high-crime, low-trust priority table")
+    _filters(p)
+    p.add_argument("--from", dest="start", metavar="YYYY-MM")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM")
+    p.add_argument("--trust-period", metavar="YYYY-MM-DD", help="end of the survey's rolling year; default latest")
+    g = what.add_parser("progress", help="plan progress: the areas flagged at launch against the rest")
+    _filters(g)
+    g.add_argument("--baseline-from", default=DEFAULT_PROGRESS.baseline_start, metavar="YYYY-MM",
+                   help=f"first month of the baseline (default {DEFAULT_PROGRESS.baseline_start})")
+    g.add_argument("--baseline-to", default=DEFAULT_PROGRESS.baseline_end, metavar="YYYY-MM",
+                   help=f"last month of the baseline (default {DEFAULT_PROGRESS.baseline_end})")
+    g.add_argument("--trust-baseline", default=DEFAULT_PROGRESS.trust_baseline, metavar="YYYY-MM-DD",
+                   help=f"end of the baseline survey year (default {DEFAULT_PROGRESS.trust_baseline})")
+    g.add_argument("--summary", type=Path, help="also write the summary by group to this CSV")
     return parser
 
 
@@ -59,30 +78,50 @@ def _open(folder: Path | None) -> DataHandle:
     return open_snapshot(folder)
 
 
+def _query(args: argparse.Namespace) -> CrimeQuery:
+    return CrimeQuery(source=args.source, level=args.level, crime_types=tuple(args.crime_type),
+                      crime_groups=tuple(args.crime_group), start=getattr(args, "start", None),
+                      end=getattr(args, "end", None), measure=args.measure, smoothed=args.smoothed)
+
+
+def _flags(args: argparse.Namespace) -> FlagSettings:
+    return FlagSettings(method=args.method, crime_pct=args.crime_pct, trust_pct=args.trust_pct,
+                        trust_measure=args.trust_measure, trust_period=getattr(args, "trust_period", None),
+                        n_per_quarter=args.n_per_quarter)
+
+
+def _export(args: argparse.Namespace, tables: AnalysisTables) -> tuple[dict[str, bytes], str]:
+    """The files to write and one line saying what they hold."""
+    if args.table == "priorities":
+        result = priority_table(tables, _query(args), _flags(args))
+        flagged = int(result.table["flagged"].sum())
+        return (priorities_files(tables, result, args.format, args.out.name),
+                f"{len(result.table)} rows ({flagged} flagged)")
+    settings = ProgressSettings(args.baseline_from, args.baseline_to, args.trust_baseline)
+    progress = plan_progress(tables, _query(args), _flags(args), settings)
+    if args.summary is not None and args.summary.parent.resolve() != args.out.parent.resolve():
+        raise CrimeTrustError(f"--summary {args.summary} must be in the same folder as --out {args.out}")
+    files = progress_files(tables, progress, args.format, args.out.name, args.summary.name if args.summary else None)
+    cohort = int((progress.areas["group"] == "cohort").sum())
+    return files, f"{len(progress.areas)} rows ({cohort} in the launch cohort)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
         measure(args.measure)  # an unknown measure is refused before the data is read
-        tables = load_tables(_open(args.store))
-        q = CrimeQuery(source=args.source, level=args.level, crime_types=tuple(args.crime_type),
-                       crime_groups=tuple(args.crime_group), start=args.start, end=args.end,
-                       measure=args.measure, smoothed=args.smoothed)
-        flags = FlagSettings(method=args.method, crime_pct=args.crime_pct, trust_pct=args.trust_pct,
-                             trust_measure=args.trust_measure, trust_period=args.trust_period,
-                             n_per_quarter=args.n_per_quarter)
-        result = priority_table(tables, q, flags)
-        written = write_files(priorities_files(tables, result, args.format, args.out.name), args.out.parent)
+        files, what = _export(args, load_tables(_open(args.store)))
+        written = write_files(files, args.out.parent)
     except CrimeTrustError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 2
-    table = result.table
-    print(f"wrote {len(table)} rows ({int(table['flagged'].sum())} flagged) to {args.out}")
+    print(f"wrote {what} to {args.out}")
     for extra in written[1:]:
-        print(f"and its metadata to {extra}")
+        print(f"and {extra.name} beside it")
     return 0
 
 

@@ -31,7 +31,8 @@ from shapely.geometry import mapping
 
 from analysis.crime import MEASURE_COLUMN_DOCS
 from analysis.errors import AnalysisInputError
-from analysis.priorities import PRIORITY_COLUMN_DOCS, PriorityTable
+from analysis.priorities import METHOD_VERSION, PRIORITY_COLUMN_DOCS, PriorityTable
+from analysis.progress import AREA_COLUMN_DOCS, CAVEATS, SUMMARY_COLUMN_DOCS, Progress, sentences
 from analysis.tables import AnalysisTables
 
 FORMATS = ("csv", "geojson")
@@ -80,6 +81,10 @@ def one_line(meta: Mapping[str, object]) -> dict[str, str]:
     return {k: " ".join(str(v).split()) for k, v in meta.items()}
 
 
+CRIME_SOURCES = {"police_uk": "police.uk street-level crime (Met files: burglary only, all types in 2022)",
+                 "mps_ward": "Metropolitan Police Service ward-level recorded crime (Home Office subgroups)"}
+
+
 def priorities_document(tables: AnalysisTables, result: PriorityTable) -> Document:
     """Return a priority table with its settings and column descriptions.
 
@@ -91,12 +96,10 @@ def priorities_document(tables: AnalysisTables, result: PriorityTable) -> Docume
         The priority table with its query and settings.
     """
     c, f = result.crime, result.flags
-    sources = {"police_uk": "police.uk street-level crime (Met files: burglary only, all types in 2022)",
-               "mps_ward": "Metropolitan Police Service ward-level recorded crime (Home Office subgroups)"}
     types = c.crime_types
     meta = {
         "title": "High-crime, low-trust priority table",
-        "crime_source": sources.get(c.source, c.source),
+        "crime_source": CRIME_SOURCES.get(c.source, c.source),
         "months": f"{c.start} to {c.end} ({c.months} months)",
         "level": c.level,
         "measure": c.measure,
@@ -125,6 +128,61 @@ def priorities_files(tables: AnalysisTables, result: PriorityTable, fmt: str, na
     if fmt == "geojson":
         doc = replace(doc, table=with_geometry(tables, doc.table))
     return document_files(doc, fmt, name)
+
+
+def progress_documents(tables: AnalysisTables, progress: Progress) -> tuple[Document, Document]:
+    """Return the plan-progress table (one row per area) and its summary (one row per group), with settings.
+
+    Both carry the same settings: the filters, the baseline and latest periods, the trust
+    dates, the flag rule, the findings in words and what they cannot show.
+    """
+    q, s, now, f = progress.query, progress.settings, progress.now, progress.flags
+    types = now.crime.meta.crime_types
+    trend = progress.pre_trend
+    meta = one_line({
+        "title": "Plan progress: the areas flagged at launch against the rest of London",
+        "crime_source": CRIME_SOURCES.get(q.source, q.source),
+        "level": q.level,
+        "measure": q.measure,
+        "crime_types": "; ".join(types) if len(types) <= 12 else f"{len(types)} types: " + "; ".join(types),
+        "baseline": f"{s.baseline_start} to {s.baseline_end}",
+        "latest": f"{progress.latest[0]} to {progress.latest[1]} (the newest months held, as many as the baseline)",
+        "trust": (f"MOPAC Public Attitude Survey '{now.trust_label}': baseline year to {s.trust_baseline}, latest "
+                  f"year to {now.trust_period_end}; ward figures are the borough's"),
+        "cohort": ("areas the priority table flags over the baseline with trust at the trust baseline (method "
+                   f"{f.method}; crime_pct {_num(f.crime_pct)}; trust_pct {_num(f.trust_pct)}; {_num(f.n_per_quarter)}"
+                   " interviews per borough per quarter assumed); fixed at launch"),
+        "groups": ("same_crime_other_trust: met the crime half of the rule at launch but not the trust half; "
+                   "rest: every other area with data in both periods"),
+        "intervals": ("95%; areas: exact (Clopper-Pearson) rate ratios, Newcombe trust differences; groups: "
+                      "quasi-Poisson, widened by how unevenly their areas changed; trust of groups: normal, "
+                      "each borough's survey counted once"),
+        "pre_launch_trend": ("not available (no months before the baseline)" if trend is None else
+                             f"{trend.months[0]} to {trend.months[1]}: cohort against rest {trend.per_year:.4f} a "
+                             f"year (95% interval {trend.lo:.4f} to {trend.hi:.4f}, p = {trend.p:.4f})"),
+        "regression_to_the_mean": ("not available" if not np.isfinite(progress.rtm) else
+                                   f"selection alone predicts a cohort/rest ratio of {progress.rtm:.4f}"),
+        "missing_months": ", ".join(progress.missing_months) or "none",
+        "findings": " ".join(sentences(progress)),
+        "caveats": " ".join(CAVEATS),
+        "method_version": METHOD_VERSION,
+        **data_meta(tables),
+    })
+    return (Document(progress.areas, meta, AREA_COLUMN_DOCS),
+            Document(progress.summary, {**meta, "title": meta["title"] + " (summary by group)"},
+                     SUMMARY_COLUMN_DOCS))
+
+
+def progress_files(tables: AnalysisTables, progress: Progress, fmt: str, name: str,
+                   summary_name: str | None = None) -> dict[str, bytes]:
+    """Return the plan-progress files: per area (CSV + metadata, or GeoJSON) and, if named, the summary CSV."""
+    areas, summary = progress_documents(tables, progress)
+    if fmt == "geojson":
+        areas = replace(areas, table=with_geometry(tables, areas.table))
+    files = document_files(areas, fmt, name)
+    if summary_name:
+        files.update(document_files(summary, "csv", summary_name))
+    return files
 
 
 def document_files(doc: Document, fmt: str, name: str) -> dict[str, bytes]:

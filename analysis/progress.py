@@ -39,7 +39,7 @@ from analysis.change import (
     weighted_change,
 )
 from analysis.errors import AnalysisInputError
-from analysis.periods import PLAN, month_range, shift_month
+from analysis.periods import PLAN, is_month, month_range, month_runs, shift_month
 from analysis.priorities import AreaFlags, FlagSettings, area_flags, check_flags
 from analysis.query import CrimeQuery, check_query, crime_label, months_available, type_mask
 from analysis.registry import PER, Measure
@@ -126,6 +126,8 @@ class Progress:
 
     Attributes
     ----------
+    query, flags, settings
+        What it was computed for.
     areas
         One row per area with data in both periods (``AREA_COLUMN_DOCS``).
     summary
@@ -149,6 +151,7 @@ class Progress:
     """
 
     query: CrimeQuery
+    flags: FlagSettings
     settings: ProgressSettings
     areas: pd.DataFrame
     summary: pd.DataFrame
@@ -195,10 +198,18 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     """
     chosen = check_query(q)
     check_flags(q.measure, flags)
+    available = months_available(tables, q.source, q.crime_types, q.crime_groups)
+    wanted = month_range(settings.baseline_start, settings.baseline_end) if (
+        is_month(settings.baseline_start) and is_month(settings.baseline_end)) else []
+    if not wanted or not set(wanted) <= set(available):
+        held = month_runs(available) or "no months"
+        raise AnalysisInputError(f"the baseline {settings.baseline_start} to {settings.baseline_end} is not in the "
+                                 f"data for source {q.source!r} and these crime types (held: {held}); choose a "
+                                 "source that covers the launch (the Met's ward data starts after it) or a baseline "
+                                 "inside the data")
     baseline = area_flags(tables, replace(q, start=settings.baseline_start, end=settings.baseline_end),
                           replace(flags, trust_period=settings.trust_baseline))
     n = baseline.crime.meta.months
-    available = months_available(tables, q.source, q.crime_types, q.crime_groups)
     latest = (shift_month(available[-1], -(n - 1)), available[-1])
     if latest[0] <= settings.baseline_end:
         raise AnalysisInputError(f"the newest {n} months held ({latest[0]} to {latest[1]}) "
@@ -230,8 +241,8 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     rtm = (rtm_ratio(earlier, before, members["cohort"]) / rtm_ratio(earlier, before, members["rest"])
            if earlier is not None else float("nan"))
     missing = tuple(m for m in series_months if m not in set(available))
-    return Progress(q, settings, areas, summary, crime_series, trust_series, baseline, now, latest, pre, rtm, missing,
-                    crime_label(tables, q))
+    return Progress(q, flags, settings, areas, summary, crime_series, trust_series, baseline, now, latest, pre, rtm,
+                    missing, crime_label(tables, q))
 
 
 def _frame(flags: AreaFlags) -> pd.DataFrame:

@@ -216,3 +216,45 @@ def test_cli_bad_arguments_exit_2_with_one_line(snapshot_dir: Path, tmp_path: Pa
     assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.csv-metadata.json").exists()
 
+
+
+def test_cli_export_progress_writes_the_table_summary_and_metadata(snapshot_dir: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from analysis.export import progress_files
+    from analysis.progress import ProgressSettings, plan_progress
+
+    out, summary = tmp_path / "progress.csv", tmp_path / "summary.csv"
+    args = ["export", "progress", "--level", "borough", "--source", "police_uk", "--crime-type", "Burglary",
+            "--baseline-from", "2022-01", "--baseline-to", "2022-12", "--trust-baseline", "2022-12-31",
+            "--store", str(snapshot_dir), "--out", str(out), "--summary", str(summary)]
+    assert main(args) == 0
+    assert "wrote 32 rows (" in capsys.readouterr().out
+    tables = load_tables(open_snapshot(snapshot_dir))
+    progress = plan_progress(tables, CrimeQuery("police_uk", "borough", ("Burglary",)), FlagSettings(),
+                             ProgressSettings("2022-01", "2022-12", "2022-12-31"))
+    files = progress_files(tables, progress, "csv", "progress.csv", "summary.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
+    assert all((tmp_path / name).read_bytes() == data for name, data in files.items())
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[:4] == ["area_code", "area_name", "borough_name", "group"] and "flagged_now" in header
+    rows = summary.read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["cohort", "same_crime_other_trust", "rest", "london",
+                                                   "cohort_vs_rest", "cohort_vs_same_crime_other_trust"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ([], "error: the baseline 2022-01 to 2022-12 is not in the data for source 'mps_ward'"),
+    (["--source", "police_uk", "--crime-type", "Burglary", "--trust-baseline", "2022-11-30"],
+     "error: trust measure 'trust_mps' has no figure for the period ending 2022-11-30"),
+    (["--source", "police_uk", "--crime-type", "Burglary", "--summary", "/elsewhere/s.csv"],
+     "error: --summary /elsewhere/s.csv must be in the same folder as --out"),
+])
+def test_cli_export_progress_refuses_with_one_line(snapshot_dir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str], extra: list[str],
+                                                   message: str) -> None:
+    args = ["export", "progress", "--level", "ward", "--store", str(snapshot_dir), "--out", str(tmp_path / "p.csv"),
+            *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
