@@ -54,6 +54,7 @@ PAGES = {
     "Area_profile": "Area profile",
     "Trust": "Trust and confidence in the police, by borough",
     "Data_and_method": "Data and method",
+    "Plan_progress": "Plan progress: the areas flagged at launch",
 }
 MAP_PAGES = {"", "Map"}
 
@@ -317,3 +318,36 @@ def test_tooltip_shows_data_as_text_not_markup(browser, tmp_path):
     assert "Borough: <img src=x onerror=alert(1)>" in text
     assert "<img" not in shown and "&lt;img" in shown  # and is not an element in the page
     assert not dialogs
+
+
+def _charts_drawn(page, count: int) -> None:
+    """Wait until ``count`` Vega-Lite charts have drawn their marks."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
+        "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= n", arg=count)
+
+
+def test_plan_progress_headline_charts_and_row_to_profile(page, server):
+    _open(page, server, "Plan_progress", "src=police_uk&types=Burglary")
+    headline = page.locator("h3").filter(has_text="Since the plan began").first
+    headline.wait_for()
+    assert "wards flagged at launch" in headline.inner_text()
+    _charts_drawn(page, 2)
+    page.screenshot(path=str(SHOTS / "Plan_progress.png"), full_page=True)
+    grid = page.locator('[data-testid="stDataFrame"]').nth(1)  # the areas (the summary is first)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    page.wait_for_url("**/Area_profile**")
+    page.locator("h1").filter(has_text="Area profile").wait_for()
+    assert parse_qs(urlsplit(page.url).query).get("area")
+
+
+def test_plan_progress_meeting_mode(page, server):
+    _open(page, server, "Plan_progress", "src=police_uk&types=Burglary&meeting=1")
+    _charts_drawn(page, 2)
+    size = page.locator("h3").filter(has_text="Since the plan began").first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 32
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    page.screenshot(path=str(SHOTS / "Plan_progress-meeting-mode.png"), full_page=True)

@@ -530,3 +530,68 @@ def test_menu_names_the_home_page_overview_and_lists_every_page():
     labels = [link.proto.label for link in at.sidebar.get("page_link")]
     pages = sorted((ROOT / "pages").glob("[0-9]_*.py"))
     assert labels == ["Overview"] + [p.stem.split("_", 1)[1].replace("_", " ") for p in pages]
+
+
+PROGRESS = {"src": "police_uk", "types": "Burglary"}
+
+
+def test_plan_progress_page_says_the_headline_from_the_analysis():
+    from analysis.priorities import FlagSettings
+    from analysis.progress import plan_progress, sentences
+    from analysis.query import CrimeQuery
+    from ui import data
+
+    at = run("pages/6_Plan_progress.py", **PROGRESS)
+    assert not at.exception
+    expected = sentences(plan_progress(data.tables(), CrimeQuery(source="police_uk", crime_types=("Burglary",)),
+                                       FlagSettings()))
+    assert at.subheader[0].value == expected[0]
+    assert [m.value for m in at.markdown if m.value.startswith("- ")] == [f"- {line}" for line in expected[1:]]
+    assert "not an evaluation of what the plan caused" in texts(at)
+    assert at.dataframe[0].value["Group"].tolist()[:3] == ["flagged at launch", "as high in crime, trust not low",
+                                                          "rest of London"]
+    cohort_rows = at.dataframe[1].value.shape[0]
+    at.toggle(key="progress_all").set_value(True).run()
+    assert at.dataframe[1].value.shape[0] > cohort_rows
+
+
+def test_plan_progress_baseline_lives_in_the_url_and_moves_the_cohort():
+    at = run("pages/6_Plan_progress.py", **PROGRESS, bfrom="2021-01", bto="2021-12", tbase="2021-12-31")
+    assert not at.exception
+    assert (at.selectbox(key="bfrom").value, at.selectbox(key="tbase").value) == ("2021-01", "2021-12-31")
+    assert "(2021 against" in at.subheader[0].value
+    at.selectbox(key="bto").set_value("2022-12").run()
+    assert at.query_params["bto"] in ("2022-12", ["2022-12"])
+
+
+def test_plan_progress_without_a_covering_source_offers_one():
+    at = run("pages/6_Plan_progress.py")
+    assert "does not cover the baseline" in at.warning[0].value
+    at.button(key="progress_use_police_uk").click().run()
+    assert not at.exception and at.subheader[0].value.startswith("Since the plan began, burglary")
+
+
+def test_plan_progress_meeting_mode_keeps_sentence_and_charts_only():
+    at = run("pages/6_Plan_progress.py", **PROGRESS, meeting="1")
+    assert not at.exception
+    assert at.subheader[0].value.startswith("Since the plan began")
+    assert len(charts(at)) == 2 and not at.dataframe
+    assert all('"labelFontSize": 20' in c.proto.spec for c in charts(at))  # projector-sized axes
+
+
+def test_plan_progress_download_equals_cli(tmp_path, media_files):
+    from analysis.__main__ import main
+
+    at = run("pages/6_Plan_progress.py", **PROGRESS)
+    page_csv, sidecar = (download_file(at, media_files, k) for k in ("download_csv", "download_metadata"))
+    out = tmp_path / page_csv.filename
+    summary = tmp_path / page_csv.filename.replace(".csv", "_summary.csv")
+    assert main(["export", "progress", "--level", "ward", "--source", "police_uk", "--crime-type", "Burglary",
+                 "--out", str(out), "--summary", str(summary)]) == 0
+    assert page_csv.content == out.read_bytes()
+    assert sidecar.content == (tmp_path / sidecar.filename).read_bytes()
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(download_bytes(at, media_files, "download_zip"))) as archive:
+        assert archive.read(summary.name) == summary.read_bytes()

@@ -24,9 +24,10 @@ from libpysal.weights import W
 
 from analysis import street
 from analysis import trust as trust_mod
-from analysis.export import priorities_files, zip_bytes
+from analysis.export import priorities_files, progress_files, zip_bytes
 from analysis.hotspots import area_weights, hotspot_columns
 from analysis.priorities import FlagSettings, PriorityBase, PriorityTable, flag_areas, priority_base
+from analysis.progress import Progress, ProgressSettings, plan_progress
 from analysis.query import CrimeQuery, months_available
 from analysis.tables import AnalysisTables, load_tables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type, profile_codes
@@ -279,6 +280,44 @@ def export_zip(q: CrimeQuery, flags: FlagSettings, name: str) -> bytes:
     with shown_errors(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return _export_zip(loaded().key, q, flags, name)
+
+
+@st.cache_data(show_spinner="Comparing the areas flagged at launch with the rest…", max_entries=32)
+def _progress(key: str, q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings) -> Progress:
+    return plan_progress(tables(), q, flags, settings)
+
+
+def progress(q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings) -> Progress:
+    """Return the plan's progress for the filters (``analysis.progress.plan_progress``)."""
+    with shown_errors(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _progress(loaded().key, q, flags, settings)
+
+
+@st.cache_data(show_spinner="Preparing the download…", max_entries=32)
+def _progress_files(key: str, q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings, fmt: str, name: str,
+                    summary_name: str | None) -> dict[str, bytes]:
+    return progress_files(tables(), _progress(key, q, flags, settings), fmt, name, summary_name)
+
+
+def progress_export(q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings, fmt: str, name: str,
+                    summary_name: str | None = None) -> dict[str, bytes]:
+    """Return the progress files as ``python -m analysis export progress --out NAME [--summary …]`` writes them."""
+    with shown_errors(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _progress_files(loaded().key, q, flags, settings, fmt, name, summary_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """Several export files in one zip (deterministic, so the same files give the same bytes)."""
+    return zip_bytes(files)
+
+
+def trust_periods(measure_id: str) -> list[str]:
+    """The survey year ends published for a trust measure, 'YYYY-MM-DD', oldest first."""
+    with shown_errors():
+        return [f"{t:%Y-%m-%d}" for t in trust_mod.trust_periods(tables(), measure_id)]
 
 
 def street_layer(start: str, end: str) -> tuple[pdk.Layer | None, str]:

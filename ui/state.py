@@ -21,6 +21,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from analysis.periods import period_presets
 from analysis.priorities import FlagSettings
+from analysis.progress import ProgressSettings
 from analysis.query import CrimeQuery
 from analysis.registry import MEASURES
 from ui import data, style
@@ -213,13 +214,15 @@ def _menu() -> None:
 
 
 def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False,
-            compare: bool = False) -> View:
+            compare: bool = False, period: bool = True) -> View:
     """Draw the shared sidebar controls for a page and return the validated selection.
 
     Parameters
     ----------
     crime, trust, colouring
         Which groups of controls the page uses (others keep their URL values untouched).
+    period
+        The page uses the crime period (Plan progress sets its own periods).
     area
         The page shows one selected area (``area`` in the URL).
     compare
@@ -254,7 +257,7 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
                         help="Pulls small wards' rates toward their borough's, so a few crimes do not dominate.")
         available = data.months(source, tuple(sel_types), tuple(sel_groups))
         presets = period_presets(available)
-        start, end = _period(r, presets, available, show=crime)
+        start, end = _period(r, presets, available, show=crime and period)
         view_colouring = r.one("colour", list(COLOURINGS), "bivariate")
         if colouring:
             st.radio("Colour the map by", list(COLOURINGS), format_func=COLOURINGS.get, key="colour")
@@ -373,3 +376,45 @@ def pick_compare(names: dict[str, str]) -> list[str]:
     chosen = list(st.session_state["compare"])
     st.query_params["compare"] = chosen
     return chosen
+
+
+def progress_settings(months: Sequence[str], trust_ends: Sequence[str]) -> ProgressSettings:
+    """Draw the plan's baseline controls (``bfrom``, ``bto``, ``tbase`` in the URL) and return them.
+
+    The defaults are the year before the launch; the options are the months the selection
+    has (plus the defaults, so a source that starts after the launch says so clearly).
+    """
+    default = ProgressSettings()
+    options = sorted({*months, default.baseline_start, default.baseline_end})
+    ends = sorted({*trust_ends, default.trust_baseline})
+    r = _Reader()
+    start = r.one("bfrom", options, default.baseline_start)
+    end = r.one("bto", options, default.baseline_end)
+    trust = r.one("tbase", ends, default.trust_baseline)
+    with st.sidebar:
+        st.header("The plan's baseline")
+        st.selectbox("Crime baseline from", options, key="bfrom")
+        st.selectbox("Crime baseline to", options, key="bto")
+        st.selectbox("Trust baseline (survey year ending)", ends, key="tbase")
+        st.caption("Defaults: calendar 2022 and the survey year to 31 Dec 2022, the year before the plan's launch.")
+    _write({"bfrom": start, "bto": end, "tbase": trust})
+    for notice in r.notices:
+        st.caption(notice)
+    return ProgressSettings(start, end, trust)
+
+
+def open_selected_row(event: object, codes: Sequence[str]) -> None:
+    """Open the profile of the row clicked in a table (``st.dataframe(on_select="rerun")``), if any."""
+    try:
+        rows = event.selection["rows"]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return
+    if rows:
+        open_profile(str(codes[rows[0]]))
+
+
+def choose_crime(source: str, crime_types: Sequence[str]) -> None:
+    """Switch the crime source and types (a button's ``on_click``: it runs before the widgets are drawn)."""
+    st.session_state["src"] = source
+    st.session_state["types"] = list(crime_types)
+    st.session_state["groups"] = []
