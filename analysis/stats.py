@@ -15,9 +15,16 @@ from scipy import stats
 
 
 def _as_float(values: ArrayLike) -> np.ndarray:
-    """Return ``values`` as a float array, turning pandas' missing values into NaN."""
-    return np.asarray(pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce"),
-                      dtype=float).reshape(np.shape(values))
+    """Return ``values`` as a float array, turning pandas' missing values into NaN.
+
+    Numeric arrays (the usual case, on every dashboard rerun) are converted directly; only
+    other inputs (object arrays holding ``pd.NA``, strings) go through pandas.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":
+        return array.astype(float, copy=False)
+    return np.asarray(pd.to_numeric(pd.Series(np.ravel(array)), errors="coerce"),
+                      dtype=float).reshape(np.shape(array))
 
 
 def _alpha(level: float) -> float:

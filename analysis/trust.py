@@ -107,14 +107,12 @@ def _resolve_period(tables: AnalysisTables, measure_id: str, period_end: object 
 
 def _with_intervals(rows: pd.DataFrame, n_per_quarter: float) -> pd.DataFrame:
     """Add ``sample_n`` (published, else assumed) and Wilson ``lo``/``hi`` to trust rows."""
-    out = rows.copy()
-    assumed = np.where(out["area_level"].astype(str) == "london", assumed_sample("london", n_per_quarter),
+    assumed = np.where(rows["area_level"].to_numpy() == "london", assumed_sample("london", n_per_quarter),
                        assumed_sample("borough", n_per_quarter))
-    published = pd.to_numeric(out["sample_size"], errors="coerce").to_numpy(dtype=float)
-    out["sample_n"] = np.where(np.isnan(published), assumed, published)
-    lo, hi = wilson_ci(out["proportion"].to_numpy(dtype=float), out["sample_n"].to_numpy(dtype=float))
-    out["lo"], out["hi"] = lo, hi
-    return out
+    published = pd.to_numeric(rows["sample_size"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    sample_n = np.where(np.isnan(published), assumed, published)
+    lo, hi = wilson_ci(rows["proportion"].to_numpy(dtype=float), sample_n)
+    return rows.assign(sample_n=sample_n, lo=lo, hi=hi)
 
 
 def trust_table(tables: AnalysisTables, measure_id: str, *, level: str = "borough",
