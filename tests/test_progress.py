@@ -137,7 +137,9 @@ def test_cohort_is_fixed_at_launch_when_months_are_added() -> None:
 
 
 @pytest.mark.parametrize(("q", "settings", "message"), [
-    (CrimeQuery(source="mps_ward"), ProgressSettings(), "month 2022-01 is outside the data"),
+    (CrimeQuery(source="mps_ward"), ProgressSettings(), "the baseline 2022-01 to 2022-12 is not in the data for source "
+                                                        "'mps_ward' and these crime types \\(held: 2024-01–2024-04\\)"),
+    (Q, ProgressSettings(baseline_start="2022-13"), "the baseline 2022-13 to 2022-12 is not in the data"),
     (Q, ProgressSettings(baseline_start="2023-01", baseline_end="2023-12"), "overlap the baseline"),
     (Q, ProgressSettings(trust_baseline="2021-06-30"), "no figure for the period ending 2021-06-30"),
 ])
