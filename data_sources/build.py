@@ -333,6 +333,124 @@ def _rel(path: Path | str, data_dir: Path) -> str:
         return str(path)
 
 
+@dataclass(frozen=True)
+class BuildContext:
+    """What every source step reads: the inputs' folders, the geography and the input cache."""
+
+    data_dir: Path
+    store_dir: Path
+    geo: Geography
+    cache: InputCache
+    say: Progress
+    street_paths: list[Path] | None = None
+
+
+@dataclass
+class StepResult:
+    """One source step's output: its tables (by name) and its row accounts (by manifest key)."""
+
+    tables: dict[str, pd.DataFrame]
+    accounts: dict[str, SourceAccount] = field(default_factory=dict)
+
+
+def police_uk_step(ctx: BuildContext) -> StepResult:
+    """police.uk street rows: street files, then fetched months laid over them, then the 2022 points.
+
+    Returns the placed rows as table ``street`` and the accounts ``police_uk_street``,
+    ``police_uk_fetched`` and ``police_uk_points_2022``.
+    """
+    data_dir, geo, cache, say = ctx.data_dir, ctx.geo, ctx.cache, ctx.say
+    say("street-level files")
+    street_acc = SourceAccount()
+    sources = [s for p in (ctx.street_paths or [data_dir / STREET_DIR]) for s in discover_street_files(p)]
+    street = read_street_inputs(sources, geo, cache, street_acc, say)
+    fetched_acc = SourceAccount()
+    say("months fetched by refresh")
+    street = apply_ingested(street, list_ingested(ctx.store_dir), ctx.store_dir, geo,
+                            {"files": street_acc, "fetched": fetched_acc})
+    covered = set(zip(street["month"], street["crime_type"], strict=True))
+
+    say("2022 points")
+    points_acc = SourceAccount()
+    if (data_dir / points_2022.POINTS_FILE).is_file():
+        points = read_points(data_dir / points_2022.POINTS_FILE, geo, covered, points_acc, cache)
+        street = pd.concat([street, points], ignore_index=True)
+    else:
+        points_acc.notes.append(f"{points_2022.POINTS_FILE} not found: no 2022 all-type baseline")
+    for acc, datasets in ((street_acc, ["street_csv"]), (points_acc, ["points_2022"]),
+                          (fetched_acc, ["api", "archive"])):
+        part = street[street["dataset"].isin(datasets)]
+        acc.rows_kept = len(part)
+        acc.months = set(part["month"].unique())
+        acc.extra = {"no_location_kept": int(part["longitude"].isna().sum()),
+                     "placed_by": {str(k): int(v) for k, v in part["placed_by"].value_counts().items()},
+                     "crime_types": sorted(part["crime_type"].unique())}
+        acc.files = [dict(f, path=_rel(f["path"], data_dir)) for f in acc.files]
+        acc.notes = [n.replace(str(data_dir) + "/", "") for n in acc.notes]
+    return StepResult({"street": street}, {"police_uk_street": street_acc, "police_uk_fetched": fetched_acc,
+                                           "police_uk_points_2022": points_acc})
+
+
+def mps_ward_step(ctx: BuildContext) -> StepResult:
+    """The Met's ward extracts, combined so that the newest extract wins for every month it holds."""
+    ctx.say("Met ward recorded crime")
+    data_dir = ctx.data_dir
+    acc = SourceAccount()
+    extracts = []
+    known = set(ctx.geo.wards["ward_code"])
+    for path in sorted((data_dir / mps_ward.MPS_WARD_DIR).glob("*.csv")):
+        frame, notes = mps_ward.read_mps_ward_file(path, known)
+        extracts.append(frame.assign(source_file=_rel(path, data_dir)))
+        acc.files.append({"path": _rel(path, data_dir), "sha256": sha256_file(path), "rows": len(frame)})
+        acc.notes.extend(notes)
+    if not extracts:
+        acc.notes.append(f"no extracts in {mps_ward.MPS_WARD_DIR}: no Met ward recorded crime")
+    mps = mps_ward.combine_extracts(extracts)
+    acc.rows_read = int(sum(f["count"].sum() for f in extracts))
+    acc.rows_kept = int(mps["count"].sum())
+    acc.drop("superseded_month", acc.rows_read - acc.rows_kept)
+    acc.months = set(mps["month"].unique())
+    acc.extra = {"unit": "crimes (the file holds counts, not rows)"}
+    return StepResult({"mps_ward": mps}, {"mps_ward": acc})
+
+
+def trust_step(ctx: BuildContext) -> StepResult:
+    """MOPAC PAS (borough and London) and the users' confirmed trust tables."""
+    ctx.say("PAS trust")
+    data_dir, geo = ctx.data_dir, ctx.geo
+    acc = SourceAccount()
+    codes = lookup.borough_codes_by_name(geo.lookup)
+    parts = []
+    for rel in (pas.PAS_BOROUGH_FILE, pas.PAS_LONDON_FILE):
+        t = pas.read_pas(data_dir / rel, codes).assign(source_file=rel)
+        parts.append(t)
+        acc.files.append({"path": rel, "sha256": sha256_file(data_dir / rel), "rows": len(t)})
+    known_areas = {**dict.fromkeys(geo.wards["ward_code"], "ward"),
+                   **dict.fromkeys(geo.boroughs["borough_code"], "borough"), LONDON_CODE: "london"}
+    for path in sorted((ctx.store_dir / UPLOADS).glob("*.csv")):
+        t = pas.read_trust_table(path, known_areas).assign(source_file=f"upload: {path.name}")
+        parts.append(t)
+        acc.files.append({"path": f"{UPLOADS}/{path.name}", "sha256": sha256_file(path), "rows": len(t)})
+        acc.notes.append(f"user trust table {path.name}: {len(t):,} rows "
+                         f"({', '.join(sorted(t['area_level'].unique()))} level)")
+    trust = pd.concat(parts, ignore_index=True)
+    acc.rows_read = acc.rows_kept = len(trust)
+    acc.months = {d.strftime("%Y-%m") for d in trust["period_end"]}
+    acc.notes.append("No City of London: MOPAC surveys the Met's area only. No sample sizes are published.")
+    return StepResult({"trust": trust}, {"pas": acc})
+
+
+def harm_step(ctx: BuildContext) -> StepResult:
+    """The harm weights table (no row account: it is reference data, not a count source)."""
+    ctx.say("harm weights")
+    weights = harm.read_cchi(ctx.data_dir / harm.CCHI_BY_TYPE_FILE, ctx.data_dir / harm.CCHI_BY_SUBGROUP_FILE)
+    return StepResult({"harm_weights": weights})
+
+
+#: The source steps, in the order they run; each adds tables and accounts.
+STEPS: tuple[Callable[[BuildContext], StepResult], ...] = (police_uk_step, mps_ward_step, trust_step, harm_step)
+
+
 def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = None,
                 street_paths: list[Path] | None = None) -> dict[str, Any]:
     """Build a new store version from ``data_dir`` and publish it atomically.
@@ -361,77 +479,15 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     say("wards, lookup and population")
     geo = load_geography(data_dir)
     store_dir.mkdir(parents=True, exist_ok=True)
-
-    say("street-level files")
-    street_acc = SourceAccount()
-    sources = [s for p in (street_paths or [data_dir / STREET_DIR]) for s in discover_street_files(p)]
     cache = InputCache(store_dir, geo.key)
-    street = read_street_inputs(sources, geo, cache, street_acc, say)
-    fetched_acc = SourceAccount()
-    say("months fetched by refresh")
-    street = apply_ingested(street, list_ingested(store_dir), store_dir, geo,
-                            {"files": street_acc, "fetched": fetched_acc})
-    covered = set(zip(street["month"], street["crime_type"], strict=True))
-
-    say("2022 points")
-    points_acc = SourceAccount()
-    if (data_dir / points_2022.POINTS_FILE).is_file():
-        points = read_points(data_dir / points_2022.POINTS_FILE, geo, covered, points_acc, cache)
-        street = pd.concat([street, points], ignore_index=True)
-    else:
-        points_acc.notes.append(f"{points_2022.POINTS_FILE} not found: no 2022 all-type baseline")
-    for acc, datasets in ((street_acc, ["street_csv"]), (points_acc, ["points_2022"]),
-                          (fetched_acc, ["api", "archive"])):
-        part = street[street["dataset"].isin(datasets)]
-        acc.rows_kept = len(part)
-        acc.months = set(part["month"].unique())
-        acc.extra = {"no_location_kept": int(part["longitude"].isna().sum()),
-                     "placed_by": {str(k): int(v) for k, v in part["placed_by"].value_counts().items()},
-                     "crime_types": sorted(part["crime_type"].unique())}
-        acc.files = [dict(f, path=_rel(f["path"], data_dir)) for f in acc.files]
-        acc.notes = [n.replace(str(data_dir) + "/", "") for n in acc.notes]
-
-    say("Met ward recorded crime")
-    mps_acc = SourceAccount()
-    extracts = []
-    known = set(geo.wards["ward_code"])
-    for path in sorted((data_dir / mps_ward.MPS_WARD_DIR).glob("*.csv")):
-        frame, notes = mps_ward.read_mps_ward_file(path, known)
-        extracts.append(frame.assign(source_file=_rel(path, data_dir)))
-        mps_acc.files.append({"path": _rel(path, data_dir), "sha256": sha256_file(path), "rows": len(frame)})
-        mps_acc.notes.extend(notes)
-    if not extracts:
-        mps_acc.notes.append(f"no extracts in {mps_ward.MPS_WARD_DIR}: no Met ward recorded crime")
-    mps = mps_ward.combine_extracts(extracts)
-    mps_acc.rows_read = int(sum(f["count"].sum() for f in extracts))
-    mps_acc.rows_kept = int(mps["count"].sum())
-    mps_acc.drop("superseded_month", mps_acc.rows_read - mps_acc.rows_kept)
-    mps_acc.months = set(mps["month"].unique())
-    mps_acc.extra = {"unit": "crimes (the file holds counts, not rows)"}
-
-    say("PAS trust")
-    trust_acc = SourceAccount()
-    codes = lookup.borough_codes_by_name(geo.lookup)
-    trust_parts = []
-    for rel in (pas.PAS_BOROUGH_FILE, pas.PAS_LONDON_FILE):
-        t = pas.read_pas(data_dir / rel, codes).assign(source_file=rel)
-        trust_parts.append(t)
-        trust_acc.files.append({"path": rel, "sha256": sha256_file(data_dir / rel), "rows": len(t)})
-    known_areas = {**dict.fromkeys(geo.wards["ward_code"], "ward"),
-                   **dict.fromkeys(geo.boroughs["borough_code"], "borough"), LONDON_CODE: "london"}
-    for path in sorted((store_dir / UPLOADS).glob("*.csv")):
-        t = pas.read_trust_table(path, known_areas).assign(source_file=f"upload: {path.name}")
-        trust_parts.append(t)
-        trust_acc.files.append({"path": f"{UPLOADS}/{path.name}", "sha256": sha256_file(path), "rows": len(t)})
-        trust_acc.notes.append(f"user trust table {path.name}: {len(t):,} rows "
-                               f"({', '.join(sorted(t['area_level'].unique()))} level)")
-    trust = pd.concat(trust_parts, ignore_index=True)
-    trust_acc.rows_read = trust_acc.rows_kept = len(trust)
-    trust_acc.months = {d.strftime("%Y-%m") for d in trust["period_end"]}
-    trust_acc.notes.append("No City of London: MOPAC surveys the Met's area only. No sample sizes are published.")
-
-    say("harm weights")
-    harm_weights = harm.read_cchi(data_dir / harm.CCHI_BY_TYPE_FILE, data_dir / harm.CCHI_BY_SUBGROUP_FILE)
+    ctx = BuildContext(data_dir, store_dir, geo, cache, say, street_paths)
+    found: dict[str, pd.DataFrame] = {}
+    accounts: dict[str, SourceAccount] = {}
+    for step in STEPS:
+        result = step(ctx)
+        found.update(result.tables)
+        accounts.update(result.accounts)
+    street, mps = found["street"], found["mps_ward"]
 
     say("counts and display geometry")
     counts_pu = ward_counts(street, source="police_uk", type_col="crime_type", group_col=None, geo=geo)
@@ -440,8 +496,8 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     tables: dict[str, pd.DataFrame] = {
         "areas": areas_table(geo),
         "population": geo.population,
-        "trust": trust,
-        "harm_weights": harm_weights,
+        "trust": found["trust"],
+        "harm_weights": found["harm_weights"],
         "counts_police_uk": counts_pu,
         "counts_mps_ward": counts_mw,
         "london_totals": london_totals(street, mps),
@@ -450,8 +506,6 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         "wards": geo.wards,
         "boroughs": geo.boroughs,
     }
-    accounts = {"police_uk_street": street_acc, "police_uk_fetched": fetched_acc,
-                "police_uk_points_2022": points_acc, "mps_ward": mps_acc, "pas": trust_acc}
     manifest: dict[str, Any] = {
         "kind": "store",
         "built_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
