@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -43,7 +44,8 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)  # type: ignore[call-overload]
     except UnicodeDecodeError as e:
-        line = _first_non_utf8_line(path)
+        with open(path, "rb") as fh:
+            line = first_non_utf8_line(fh)
         raise InputFileError(path, f"is not UTF-8 text ({e.reason})", line=line,
                              hint="re-save it as UTF-8 (it may be Latin-1 or Windows-1252)") from e
     except pd.errors.EmptyDataError as e:
@@ -61,14 +63,24 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
     return frame
 
 
-def _first_non_utf8_line(path: Path) -> int | None:
-    """1-based number of the first line that is not valid UTF-8 (pandas only gives a chunk offset)."""
-    with open(path, "rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return i
+def first_non_utf8_line(stream: IO[bytes]) -> int | None:
+    r"""1-based number of the first line of a binary stream that is not valid UTF-8, or None.
+
+    Parsers report only a byte or chunk offset; this finds the line to name in the message.
+    Shared by this module and the police.uk street reader.
+
+    Examples
+    --------
+    >>> import io
+    >>> first_non_utf8_line(io.BytesIO(b"a,b\nCaf\xe9,1\n"))
+    2
+    >>> first_non_utf8_line(io.BytesIO("a,b\nCaf\u00e9,1\n".encode()))
+    """
+    for i, line in enumerate(stream, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return i
     return None
 
 
