@@ -9,6 +9,7 @@ from typing import IO
 import pandas as pd
 
 from data_sources._limits import check_size
+from data_sources._sniff import HEAD_BYTES, sniff
 from data_sources.errors import InputFileError
 
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
@@ -28,7 +29,8 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
     """Read a CSV as strings, checking it exists, is non-empty and has ``required`` columns.
 
     Strips a UTF-8 byte-order mark and surrounding whitespace from the header, because
-    ONS and GLA files often carry both. Files over the input size limit
+    ONS and GLA files often carry both. A file that is not text (an HTML error page, a
+    workbook, an image, a PDF) is refused naming what it is (``data_sources._sniff``). Files over the input size limit
     (``$CRIME_TRUST_MAX_INPUT_MB``) are refused before they are read.
     """
     if not path.is_file():
@@ -37,10 +39,16 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
         raise InputFileError(path, "file is empty (0 bytes)", hint="re-download or re-export it")
     check_size(path)
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        head = fh.read(HEAD_BYTES)
+    what = sniff(head)
+    if what is not None and _compressed_as_named(path, what):
+        pass
+    elif what == "UTF-16 text" or b"\x00" in head[:4]:
         raise InputFileError(path, "is UTF-16 text, not UTF-8", line=1,
                              hint="re-save it as 'CSV UTF-8' (in Excel: Save As → CSV UTF-8)")
+    elif what is not None:
+        raise InputFileError(path, f"is {what}, not a CSV file",
+                             hint="check that this is the right file, or download it again")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)  # type: ignore[call-overload]
     except UnicodeDecodeError as e:
@@ -61,6 +69,11 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
         raise InputFileError(path, f"missing column(s) {missing!r}; found {found}", line=1,
                              hint=_delimiter_hint(list(frame.columns), sep))
     return frame
+
+
+def _compressed_as_named(path: Path, what: str) -> bool:
+    """A gzip or zip file named as one is fine: pandas decompresses it by its extension."""
+    return (what.startswith("a gzip") and path.suffix == ".gz") or (what == "a ZIP archive" and path.suffix == ".zip")
 
 
 def first_non_utf8_line(stream: IO[bytes]) -> int | None:
