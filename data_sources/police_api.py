@@ -50,6 +50,10 @@ class SessionLike(Protocol):
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response: ...
 
 
+class NotPublished(ApiError):
+    """police.uk answered 404 for a month's crimes (the month is not, or not yet, published)."""
+
+
 class TooManyCrimes(ApiError):
     """A street-crimes polygon holds more than the API's cap (503 with an empty body)."""
 
@@ -272,7 +276,7 @@ class PoliceApi:
                 self.cache.put(too_many_key, b"503")
             raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon")
         if status == 404:
-            raise ApiError(self._not_found(what, params, get_url))
+            raise (NotPublished if params.get("date") else ApiError)(self._not_found(what, params, get_url))
         raise ApiError(f"{what}: police.uk answered HTTP {status} to {get_url[:200]} "
                        f"({resp.text[:200]!r}); the request is not valid for the API")
 
