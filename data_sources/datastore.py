@@ -156,23 +156,24 @@ def _safe_name(title: str) -> str:
 
 
 def check_complete_csv(path: Path, label: str) -> None:
-    """Refuse a CSV whose last line stops part-way through a row (a truncated download).
+    """Refuse a CSV that stops part-way (a truncated download).
 
-    The last line must have as many fields as the header; a file that ends without a
-    newline on a short row was cut off.
+    A whole CSV ends with a line break (the Met's file does, as every CSV the Datastore
+    serves); one that does not was cut off, and the message says how much of the last
+    row is there.
     """
     size = path.stat().st_size
     with open(path, "rb") as fh:
         header = fh.readline()
         fh.seek(max(0, size - 65536))
         tail = fh.read()
-    lines = tail.rstrip(b"\r\n").split(b"\n")
-    last = lines[-1] if lines else b""
+    if tail.endswith(b"\n"):
+        return
+    last = tail.rsplit(b"\n", 1)[-1]
     n_header = len(next(csv.reader(io.StringIO(header.decode("utf-8-sig", errors="replace")))))
     n_last = len(next(csv.reader(io.StringIO(last.decode("utf-8", errors="replace"))), []))
-    if last and n_last != n_header and not tail.endswith(b"\n"):
-        raise InputFileError(label, f"ends part-way through a row ({n_last} of {n_header} fields on the last line): "
-                             "the download is truncated", hint="try again later; nothing was changed")
+    raise InputFileError(label, f"ends part-way through a row ({n_last} of {n_header} fields on its last line, "
+                         "no final line break): the download is truncated", hint="try again later; nothing was changed")
 
 
 class Datastore:
