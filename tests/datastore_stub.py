@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -226,6 +227,7 @@ def _shift(yyyymm: str, months: int) -> str:
     return f"{k // 12}{k % 12 + 1:02d}"
 
 
+@functools.lru_cache(maxsize=4)
 def shifted_met_release(real: Path, *, first: str = "202409", last: str = "202608", stub_share: float = 0.04,
                         revise_every: int = 50) -> tuple[bytes, dict[str, Any]]:
     """A Met ward release for ``first``..``last`` made from the real file, as a later extract would be.
@@ -275,6 +277,7 @@ def _pas_rows(path: Path) -> list[list[str]]:
         return list(csv.reader(fh, delimiter=";"))
 
 
+@functools.lru_cache(maxsize=8)
 def pas_workbook(shared: Path, *, extra_quarter: str | None = "30/06/2026", revise: int = 3,
                  sheets: tuple[str, ...] = ("Borough", "MPS")) -> tuple[bytes, dict[str, Any]]:
     """MOPAC's PAS workbook in its layout, from the real figures (``trust/PAS_buroughs.csv``, ``PAS_Total.csv``).
@@ -283,6 +286,8 @@ def pas_workbook(shared: Path, *, extra_quarter: str | None = "30/06/2026", revi
     ``Unnamed: 6`` column) and ``MPS``; dates alternate between dd/mm/yyyy text and Excel
     dates; proportions are numbers. ``extra_quarter`` adds a quarter (a copy of the last
     one, 0.01 higher) and ``revise`` changes that many older borough values by 0.01.
+
+    Cached per arguments (the facts dict is shared: do not change it).
 
     Returns
     -------
@@ -315,7 +320,7 @@ def pas_workbook(shared: Path, *, extra_quarter: str | None = "30/06/2026", revi
             cells: list[Any] = [d, r[1], r[2], r[3], p, *(float(x.replace(",", ".")) for x in r[5:])]
             ws.append(cells + ([None] if name == "Borough" else []))
             if isinstance(d, datetime.datetime):
-                ws.cell(row=ws.max_row, column=1).number_format = "dd/mm/yyyy"
+                ws.cell(row=k + 2, column=1).number_format = "dd/mm/yyyy"
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue(), facts
