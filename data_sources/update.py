@@ -289,6 +289,32 @@ def _borough_codes(handle: DataHandle) -> dict[str, str]:
                                                                           strict=True)}
 
 
+#: Share of police.uk's London crimes that are anti-social behaviour (about 17%): a month
+#: without it is scaled up by 1 / (1 - share) to plan the polygons of a month with it.
+ASB_SHARE = 0.17
+
+
+def expected_per_ward(counts: pd.DataFrame) -> pd.Series | None:
+    """Crimes per ward expected in a new all-types month, to plan request polygons under the cap.
+
+    Taken from the latest month holding at least 13 crime types and at least half as many
+    crimes as the largest month (scaled up for anti-social behaviour when that month has
+    none); None when no month qualifies.
+    """
+    by_month = counts.groupby("month", observed=True).agg(types=("crime_type", "nunique"), total=("count", "sum"))
+    # all types, and a whole month of them (not one small force's month among burglary-only files)
+    full = sorted(str(m) for m in by_month.index[(by_month["types"] >= 13)
+                                                  & (by_month["total"] >= 0.5 * by_month["total"].max())])
+    if not full:
+        return None
+    month = counts[counts["month"] == full[-1]]
+    per_ward = month.groupby("area_code", observed=True)["count"].sum().astype(float)
+    if "Anti-social behaviour" not in set(month["crime_type"]):
+        per_ward = per_ward / (1 - ASB_SHARE)
+    per_ward.index = per_ward.index.astype(str)
+    return per_ward
+
+
 def _pull_police(settings: Settings, handle: DataHandle, refetch: Sequence[str], session: SessionLike | None,
                  progress: Progress | None) -> _Pulled:
     client = PoliceApi(session, settings=settings)
@@ -304,13 +330,14 @@ def _pull_police(settings: Settings, handle: DataHandle, refetch: Sequence[str],
         return _Pulled("police_uk", note=f"up to date (newest {newest})")
     wards = _placement_wards(settings)
     client.edition = client.last_updated()
+    expected = expected_per_ward(handle.read("counts_police_uk"))
 
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress("police_uk", done, total)
 
     try:
-        frame = refresh_months(months, "london", client=client, areas_gdf=wards, progress=report)
+        frame = refresh_months(months, "london", client=client, areas_gdf=wards, progress=report, expected=expected)
     except NotPublished as e:
         raise ApiError(f"police.uk lists {_span(months)} among its published months but answered 404 for their "
                        f"crimes ({e}); it may be mid-update — try again later (nothing was changed)") from e

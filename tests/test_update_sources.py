@@ -273,3 +273,17 @@ def test_refresh_on_a_fresh_clone_seeds_the_store(snapshot: Path, shared_data: P
     assert manifest["base"]["kind"] == "seed"
     assert manifest["sources"]["police_uk_fetched"]["months"] == [NEW_MONTH]
     assert manifest["currency"]["mps_ward"]["newest"] == "2025-06"  # the seed's, unchanged
+
+
+def test_a_month_with_a_fraction_of_the_usual_crimes_is_kept_and_named_as_a_gap(snapshot: Path, shared_data: Path,
+                                                                                  tmp_path: Path) -> None:
+    thin = [r for r in london_month(shared_data, others_per_burglary=0) if r["id"] % 10 == 0]  # ~10% of burglary
+    with StubApi({NEW_MONTH: thin}, months=["2025-02", NEW_MONTH]) as api, StubDatastore() as ds:
+        settings = settings_for(tmp_path, snapshot, api, ds)
+        report = update_store(settings, sources=["police_uk"])
+    [result] = report.results
+    assert result.months_added == (NEW_MONTH,) and result.gaps == (NEW_MONTH,)
+    assert f"gaps: {NEW_MONTH}" in result.note
+    [gap] = report.manifest["currency"]["police_uk"]["gaps"]
+    assert gap["month"] == NEW_MONTH and gap["missing"] and gap["reason"].endswith("of its neighbours")
+    assert gap["count"] < 0.2 * gap["expected"]
