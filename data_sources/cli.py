@@ -1,7 +1,9 @@
-"""``python -m data_sources``: build the store or the snapshot, refresh it, and export tidy counts.
+"""``python -m data_sources``: build the store or the snapshot, update or refresh it, and export tidy counts.
 
-Errors the user can fix (a bad file, a missing store) print one clear line and exit 2;
-no traceback.
+``update`` brings every source up to date from its publisher (``--check`` only reports);
+on a fresh clone it starts the store from the embedded snapshot. Errors the user can fix
+(a bad file, a missing store, a publisher that cannot be reached) print one clear line
+and exit 2; no traceback.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_sources.build import build_store, summary_lines
+from data_sources.build import build_store, gap_lines, summary_lines
 from data_sources.counts import write_counts_csv
 from data_sources.errors import CrimeTrustError
 from data_sources.refresh import parse_month_range
 from data_sources.settings import Settings, get_settings
 from data_sources.snapshot import build_snapshot
 from data_sources.store import open_data
-from data_sources.update import ingest_archive, refresh_store
+from data_sources.update import SOURCES, check_updates, ingest_archive, refresh_store, update_store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--archive", help="a data.police.uk archive zip: local path or URL")
     r.add_argument("--area", default="london", help="'london' (default), a borough code or name, or a ward code")
     r.add_argument("--store", type=Path, default=s.store_dir)
+    u = sub.add_parser("update", help="pull what the store lacks from every publisher (police.uk, London Datastore)")
+    u.add_argument("--source", action="append", choices=list(SOURCES),
+                   help="only this source (repeatable; default: all)")
+    u.add_argument("--store", type=Path, default=s.store_dir, help=f"store folder (default {s.store_dir})")
+    u.add_argument("--check", action="store_true", help="only report what is held, published and would be fetched")
+    u.add_argument("--refetch", action="append", default=[], metavar="YYYY-MM[..YYYY-MM]",
+                   help="police.uk months to fetch again although held (repeatable)")
     c = sub.add_parser("counts", help="write ward or borough crime counts per month as CSV")
     c.add_argument("--source", choices=["police_uk", "mps_ward"], required=True)
     c.add_argument("--level", choices=["ward", "borough"], default="ward")
@@ -73,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"done in {time.perf_counter() - started:.1f} s")
         elif args.command == "refresh":
             _refresh(args, settings)
+        elif args.command == "update":
+            _update(args, settings)
         elif args.command == "counts":
             handle, problem = open_data(replace(settings, store_dir=args.store))
             if problem:
@@ -111,3 +122,39 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> None:
     for line in summary_lines(manifest):
         print(line)
     print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def _update(args: argparse.Namespace, settings: Settings) -> None:
+    """Run ``update`` (or ``update --check``): one progress bar per source, then a summary per source."""
+    settings = replace(settings, store_dir=args.store)
+    sources = args.source or list(SOURCES)
+    started = time.perf_counter()
+    if args.check:
+        for check in check_updates(settings, sources=sources):
+            print(f"{check.source}: held to {check.newest_held or '—'}, published to {check.newest_published or '—'}; "
+                  f"{check.note}" + (f" [would fetch: {', '.join(check.to_fetch)}]" if check.to_fetch else ""))
+        print(f"checked in {time.perf_counter() - started:.1f} s; nothing was changed")
+        return
+    bars: dict[str, tqdm] = {}
+
+    def progress(source: str, done: int, total: int) -> None:
+        bar = bars.get(source)
+        if bar is None:
+            unit = " req" if source == "police_uk" else "B"
+            bar = bars[source] = tqdm(total=total or None, unit=unit, unit_scale=source != "police_uk",
+                                      desc=source, file=sys.stderr, dynamic_ncols=True, leave=True)
+        bar.total = total or bar.total
+        bar.update(done - bar.n)
+
+    try:
+        report = update_store(settings, sources=sources, refetch=args.refetch, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for result in report.results:
+        print(f"{result.source}: {result.note}" + (f"; {result.rows:,} rows fetched" if result.rows else ""))
+    changed = any(r.months_added or r.months_revised or r.rows for r in report.results)
+    for line in gap_lines(report.manifest):
+        print(line)
+    print(f"store: {'new version built ' + str(report.manifest.get('built_at', '')) if changed else 'unchanged'}; "
+          f"done in {time.perf_counter() - started:.1f} s")

@@ -52,8 +52,12 @@ class UnknownAreaError(CrimeTrustError, KeyError):
 
 
 class ApiError(CrimeTrustError):
-    """The police.uk API failed after bounded retries, or answered nonsense."""
+    """A publisher (the police.uk API, the London Datastore) failed after bounded retries, or answered nonsense."""
 
 
 class OfflineError(ApiError):
-    """The police.uk API cannot be reached from this machine."""
+    """A publisher cannot be reached from this machine (its message is one sentence)."""
+
+
+class CatalogueError(ApiError):
+    """A publisher's catalogue lacks the file this project reads (renamed or removed); says what it found."""

@@ -59,5 +59,9 @@ class HttpCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (nothing happens when it was never stored)."""
+        self._path(key).unlink(missing_ok=True)
+
     def __contains__(self, key: str) -> bool:
         return self._path(key).is_file()

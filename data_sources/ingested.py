@@ -8,6 +8,7 @@ online window is kept, not lost. Each entry is one month for one area (API) or o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +25,7 @@ REGISTRY = "registry.json"
 
 @dataclass(frozen=True)
 class IngestedInput:
-    """One fetched month: what it covers, where its rows are, and when it was fetched.
+    """One fetched month: what it covers, where its rows are, when it was fetched, and its checksum.
 
     ``wards`` lists the ward codes an API fetch covered (empty: the whole of London, or,
     for an archive, the whole force area); newer entries supersede older rows there.
@@ -38,6 +39,7 @@ class IngestedInput:
     fetched_at: str
     source: str
     wards: tuple[str, ...] = ()
+    sha256: str = ""
 
     @property
     def key(self) -> str:
@@ -67,6 +69,7 @@ def register(store_dir: Path, frame: pd.DataFrame, *, kind: Literal["api", "arch
     entry = IngestedInput(kind, month, scope, "", len(rows), time.strftime("%Y-%m-%dT%H:%M:%S"), source, wards)
     entry = IngestedInput(**{**asdict(entry), "file": f"{entry.key}.parquet"})
     write_table_atomic(folder / entry.file, rows)
+    entry = IngestedInput(**{**asdict(entry), "sha256": hashlib.sha256((folder / entry.file).read_bytes()).hexdigest()})
     others = [e for e in list_ingested(store_dir) if e.key != entry.key]
     write_atomic_bytes(folder / REGISTRY, json.dumps([asdict(e) for e in [*others, entry]], indent=1).encode())
     return entry

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data_sources._csv import read_small_csv
+from data_sources.coverage import Gap
 from data_sources.errors import InputFileError
 from data_sources.schemas import MPS_WARD_CRIME
 
@@ -26,7 +28,23 @@ _MONTH_COL = re.compile(r"^(\d{4})(\d{2})$")
 STUB_SHARE = 0.5
 
 
+@dataclass(frozen=True)
+class MpsRelease:
+    """One extract read: its rows, notes, and the stub month dropped from its start (if any)."""
+
+    frame: pd.DataFrame
+    notes: list[str]
+    months: list[str]
+    stub: Gap | None = None
+
+
 def read_mps_ward_file(path: Path, known_wards: set[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read one extract: ``(frame, notes)`` of :func:`read_mps_ward_release`."""
+    release = read_mps_ward_release(path, known_wards)
+    return release.frame, release.notes
+
+
+def read_mps_ward_release(path: Path, known_wards: set[str] | None = None) -> MpsRelease:
     """Read one extract into the MPS_WARD_CRIME schema (zero counts left out; absent means 0).
 
     Parameters
@@ -38,8 +56,9 @@ def read_mps_ward_file(path: Path, known_wards: set[str] | None = None) -> tuple
 
     Returns
     -------
-    frame, notes
-        The long table, and plain-English notes (e.g. a dropped stub month).
+    MpsRelease
+        The long table, plain-English notes (e.g. a dropped stub month), the months it
+        holds, and the stub month as a coverage gap when one was dropped.
     """
     wide = read_small_csv(path, ID_COLUMNS)
     month_cols = [c for c in wide.columns if _MONTH_COL.match(c)]
@@ -60,10 +79,14 @@ def read_mps_ward_file(path: Path, known_wards: set[str] | None = None) -> tuple
                                  hint="the file must use 2022 London ward codes (E05…)")
     notes = []
     totals = counts.sum()
+    stub = None
     if len(month_cols) >= 4 and totals.iloc[0] < STUB_SHARE * float(np.median(totals.iloc[1:4])):
+        expected = int(np.median(totals.iloc[1:4]))
         notes.append(f"{Path(path).name}: first month {month_cols[0]} holds {int(totals.iloc[0]):,} crimes against "
-                     f"~{int(np.median(totals.iloc[1:4])):,} in the next months; dropped as an incomplete stub")
+                     f"~{expected:,} in the next months; dropped as an incomplete stub")
         warnings.warn(notes[-1], stacklevel=2)
+        first = f"{month_cols[0][:4]}-{month_cols[0][4:]}"
+        stub = Gap(first, int(totals.iloc[0]), expected, "stub month at the start of a Met release")
         month_cols = month_cols[1:]
     long = wide[["MajorText", "MinorText", "WardCode"]].join(counts[month_cols].astype("int64"))
     long = long.melt(id_vars=["MajorText", "MinorText", "WardCode"], var_name="yyyymm", value_name="count")
@@ -76,7 +99,8 @@ def read_mps_ward_file(path: Path, known_wards: set[str] | None = None) -> tuple
         "count": long["count"],
         "source_file": str(path),
     })
-    return MPS_WARD_CRIME.conform(frame.reset_index(drop=True)), notes
+    months = [f"{c[:4]}-{c[4:]}" for c in month_cols]
+    return MpsRelease(MPS_WARD_CRIME.conform(frame.reset_index(drop=True)), notes, months, stub)
 
 
 def combine_extracts(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -94,3 +118,29 @@ def combine_extracts(frames: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [f[f["month"].map(owner) == rank] for rank, (_, f) in enumerate(ranked)]
     out = pd.concat(parts, ignore_index=True).sort_values(["month", "ward_code", "offence_subgroup"], ignore_index=True)
     return MPS_WARD_CRIME.conform(out)
+
+
+def count_revisions(frames: list[pd.DataFrame]) -> tuple[list[str], int]:
+    """Months where the newest extract holding them differs from an older one, and the cells changed.
+
+    Extracts are ranked as in :func:`combine_extracts`. A cell is one ward × offence
+    subgroup × month count; one that is absent (zero) in one extract and not in the other
+    counts as changed.
+    """
+    ranked = sorted(enumerate(frames), key=lambda p: (p[1]["month"].max() if len(p[1]) else "", p[0]))
+    holders: dict[str, list[pd.DataFrame]] = {}
+    for _, frame in ranked:
+        for month, part in frame.groupby("month", observed=True):
+            holders.setdefault(str(month), []).append(part)
+    revised, cells = [], 0
+    keys = ["ward_code", "offence_subgroup"]
+    for month, parts in sorted(holders.items()):
+        if len(parts) < 2:
+            continue
+        new, old = parts[-1].set_index(keys)["count"], parts[-2].set_index(keys)["count"]
+        both = pd.concat([new.rename("new"), old.rename("old")], axis=1).fillna(0)
+        changed = int((both["new"] != both["old"]).sum())
+        if changed:
+            revised.append(month)
+            cells += changed
+    return revised, cells

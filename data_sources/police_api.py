@@ -9,14 +9,12 @@ gets that answer and sends the halves, and de-duplicates the records on their AP
 
 from __future__ import annotations
 
-import email.utils
 import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -26,8 +24,8 @@ import requests
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
-from urllib3.exceptions import NewConnectionError
 
+from data_sources._http import RetryPolicy, is_transient, send_with_retries
 from data_sources.api_mapping import parse_crimes
 from data_sources.errors import ApiError, OfflineError
 from data_sources.http_cache import HttpCache, request_key
@@ -50,6 +48,10 @@ class SessionLike(Protocol):
     """What the client needs from ``requests.Session`` (tests may pass any look-alike)."""
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response: ...
+
+
+class NotPublished(ApiError):
+    """police.uk answered 404 for a month's crimes (the month is not, or not yet, published)."""
 
 
 class TooManyCrimes(ApiError):
@@ -148,27 +150,6 @@ class Piece:
         return out
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _is_offline(err: requests.ConnectionError) -> bool:
-    """Tell connection refused or name not resolved apart from a connection reset mid-answer."""
-    inner = err.args[0] if err.args else None
-    reason = getattr(inner, "reason", inner)
-    return isinstance(reason, NewConnectionError)
-
-
 class PoliceApi:
     """The police.uk endpoints this project uses, with rate limiting, retries and a disk cache.
 
@@ -218,6 +199,13 @@ class PoliceApi:
         self.cache_hits = 0
         self._count_lock = threading.Lock()
         self._months: list[str] | None = None
+        self._month_keys: dict[str, set[str]] = {}
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The shared retry policy (``data_sources._http``) with this client's bound and back-off."""
+        return RetryPolicy(self.settings.api_max_retries, self.backoff_s, self.max_backoff_s,
+                           self.settings.api_timeout_s)
 
     # -- transport -------------------------------------------------------------------------
 
@@ -258,54 +246,42 @@ class PoliceApi:
                     self.cache_hits += 1
                 if body is None:
                     raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon (cached)")
+                self._remember(params, key)
                 return parse(body)
 
-        retries = self.settings.api_max_retries
-        problem = ""
-        for attempt in range(retries + 1):
-            self.limiter.acquire()
+        def send() -> requests.Response:
             with self._count_lock:
                 self.network_requests += 1
-            delay = None
-            try:
-                if method == "GET":
-                    resp = self.session.request("GET", url, params=params, timeout=self.settings.api_timeout_s)
-                else:
-                    resp = self.session.request("POST", url, data=params, timeout=self.settings.api_timeout_s)
-            except requests.Timeout:
-                problem = f"no answer within {self.settings.api_timeout_s:g} s"
-            except requests.ConnectionError as e:
-                if _is_offline(e):
-                    raise OfflineError(
-                        f"cannot reach police.uk API at {self.base_url}; check your connection "
-                        f"or set POLICE_API_URL ({what})") from e
-                problem = f"connection dropped ({e.__class__.__name__})"
-            else:
-                status = resp.status_code
-                if status == 200:
-                    return self._parse(resp, key if cacheable else None, what, get_url, parse)
-                if status == 503 and too_many_is_split and not resp.content.strip():
-                    if cacheable and self.cache is not None:
-                        self.cache.put(too_many_key, b"503")
-                    raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon")
-                if status == 404:
-                    raise ApiError(self._not_found(what, params, get_url))
-                if status == 429 or status >= 500:
-                    problem = f"HTTP {status}"
-                    delay = _retry_after(resp)
-                else:
-                    raise ApiError(f"{what}: police.uk answered HTTP {status} to {get_url[:200]} "
-                                   f"({resp.text[:200]!r}); the request is not valid for the API")
-            if attempt == retries:
-                break
-            backoff = min(self.max_backoff_s, self.backoff_s * 2**attempt)
-            self.sleep(max(backoff, delay or 0.0))
-        raise ApiError(f"{what}: gave up after {retries + 1} attempts ({problem}) at {get_url[:200]}; "
-                       "police.uk may be overloaded — try again later (finished requests are cached, "
-                       "so a re-run resumes)")
+            if method == "GET":
+                return self.session.request("GET", url, params=params, timeout=self.settings.api_timeout_s)
+            return self.session.request("POST", url, data=params, timeout=self.settings.api_timeout_s)
+
+        def too_many(resp: requests.Response) -> bool:
+            return too_many_is_split and resp.status_code == 503 and not resp.content.strip()
+
+        attempts = self.settings.api_max_retries + 1
+        resp = send_with_retries(
+            send, policy=self.policy, sleep=self.sleep, before_attempt=self.limiter.acquire,
+            is_final=lambda r: not is_transient(r) or too_many(r),
+            offline=lambda e: OfflineError(f"cannot reach police.uk API at {self.base_url}; check your connection "
+                                           f"or set POLICE_API_URL ({what})"),
+            give_up=lambda n, problem: ApiError(
+                f"{what}: gave up after {attempts} attempts ({problem}) at {get_url[:200]}; police.uk may be "
+                "overloaded — try again later (finished requests are cached, so a re-run resumes)"))
+        status = resp.status_code
+        if status == 200:
+            return self._parse(resp, key if cacheable else None, what, get_url, parse, params)
+        if too_many(resp):
+            if cacheable and self.cache is not None:
+                self.cache.put(too_many_key, b"503")
+            raise TooManyCrimes(f"{what}: more than {CRIME_CAP:,} crimes in the polygon")
+        if status == 404:
+            raise (NotPublished if params.get("date") else ApiError)(self._not_found(what, params, get_url))
+        raise ApiError(f"{what}: police.uk answered HTTP {status} to {get_url[:200]} "
+                       f"({resp.text[:200]!r}); the request is not valid for the API")
 
     def _parse(self, resp: requests.Response, key: str | None, what: str, get_url: str,
-               parse: Callable[[bytes], Any]) -> Any:
+               parse: Callable[[bytes], Any], params: Mapping[str, str]) -> Any:
         try:
             data = parse(resp.content)
         except ValueError as e:
@@ -313,7 +289,28 @@ class PoliceApi:
                            "try again later") from e
         if key is not None and self.cache is not None:
             self.cache.put(key, resp.content)
+            self._remember(params, key)
         return data
+
+    def _remember(self, params: Mapping[str, str], key: str) -> None:
+        """Note a cached answer under its month, so :meth:`forget_month` can drop it."""
+        month = params.get("date")
+        if month:
+            with self._count_lock:
+                self._month_keys.setdefault(month, set()).add(key)
+
+    def forget_month(self, month: str) -> int:
+        """Drop the cached answers this client stored or served for ``month``; return how many.
+
+        Used when police.uk lists a month but answers it with nothing: a re-run must ask
+        again rather than replay the empty answers.
+        """
+        with self._count_lock:
+            keys = self._month_keys.pop(month, set())
+        if self.cache is not None:
+            for key in keys:
+                self.cache.delete(key)
+        return len(keys)
 
     def _not_found(self, what: str, params: Mapping[str, str], get_url: str) -> str:
         month = params.get("date")

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from data_sources._csv import first_non_utf8_line
 from data_sources._limits import check_size, read_bounded
 from data_sources.errors import InputFileError
 from data_sources.schemas import STREET_CRIMES
@@ -222,15 +223,6 @@ def _first_bad_line(mask: np.ndarray) -> int:
     return int(np.argmax(mask)) + 2
 
 
-def _utf8_error_line(data: bytes | mmap.mmap) -> int:
-    for i, line in enumerate(bytes(data).split(b"\n"), start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return i
-    return 1
-
-
 def _ragged_line(data: bytes | mmap.mmap, n_fields: int) -> int | None:
     """1-based line on which the first record with the wrong number of fields ends (error path only)."""
     reader = csv.reader(io.StringIO(bytes(data).decode("utf-8-sig", errors="replace"), newline=""))
@@ -271,7 +263,7 @@ def _parse_table(src: StreetInput, data: bytes | mmap.mmap) -> pa.Table:
     except pa.ArrowInvalid as e:
         text = str(e)
         if "UTF8" in text or "utf8" in text.lower():
-            raise InputFileError(src.name, "is not UTF-8 text", line=_utf8_error_line(data),
+            raise InputFileError(src.name, "is not UTF-8 text", line=first_non_utf8_line(io.BytesIO(bytes(data))) or 1,
                                  hint="re-save the file as UTF-8") from e
         fields = re.search(r"Expected (\d+) columns, got (\d+)", text)
         if fields:

@@ -132,6 +132,7 @@ TRUST = Schema(
         "proportion": F64,
         "sample_size": NULLABLE_INT,
         "source_file": STR,
+        "publication": STR,
     },
     {
         "area_code": "ward, borough (E09...) or London (E12000007) code",
@@ -142,6 +143,9 @@ TRUST = Schema(
         "proportion": "share agreeing, 0..1",
         "sample_size": "interviews behind the figure when published; <NA> otherwise",
         "source_file": "file the row came from",
+        "publication": "short stable label of the publication the figure comes from, e.g. 'MOPAC PAS workbook', "
+                       "'MOPAC dashboard (extracted)', 'MOPAC London series (Datastore)', 'your upload' "
+                       "(see data_sources.pas.PUBLICATIONS)",
     },
 )
 

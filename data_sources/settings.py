@@ -25,6 +25,8 @@ CITY_OF_LONDON_CODE = "E09000001"
 
 #: Public police.uk API; override with POLICE_API_URL for a mirror or a local stub.
 DEFAULT_POLICE_API_URL = "https://data.police.uk/api"
+#: The London Datastore (Met ward crime, MOPAC surveys); override with LONDON_DATASTORE_URL.
+DEFAULT_DATASTORE_URL = "https://data.london.gov.uk"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -48,12 +50,15 @@ class Settings:
         HTTP response cache for the live API (``$CRIME_TRUST_CACHE``, else ``./cache``).
     api_url
         Base URL of the police.uk API (``$POLICE_API_URL``).
+    datastore_url
+        Base URL of the London Datastore (``$LONDON_DATASTORE_URL``); datasets are read from
+        ``<datastore_url>/api/dataset/<slug>``.
     api_timeout_s
-        Per-request timeout; police.uk can take over a minute for a large polygon.
+        Per-request timeout (both publishers); police.uk can take over a minute for a large polygon.
     api_rate_per_s, api_burst
         The API's documented leaky bucket: 15 requests per second, burst of 30.
     api_max_retries
-        Retries for 429, 5xx and timeouts before giving up.
+        Retries for 429, 5xx and timeouts before giving up (both publishers).
     """
 
     data_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -62,6 +67,8 @@ class Settings:
         default_factory=lambda: _env_path("CRIME_TRUST_SNAPSHOT", REPO_ROOT / "data" / "snapshot"))
     cache_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_CACHE", REPO_ROOT / "cache"))
     api_url: str = field(default_factory=lambda: os.environ.get("POLICE_API_URL", DEFAULT_POLICE_API_URL).rstrip("/"))
+    datastore_url: str = field(
+        default_factory=lambda: os.environ.get("LONDON_DATASTORE_URL", DEFAULT_DATASTORE_URL).rstrip("/"))
     api_timeout_s: float = field(default_factory=lambda: float(os.environ.get("POLICE_API_TIMEOUT", "120")))
     api_rate_per_s: float = 15.0
     api_burst: int = 30

@@ -50,6 +50,10 @@ CORE_TABLES = {
 }
 
 
+#: Other tables with geometry (the store's full wards and boroughs, the snapshot's placement wards).
+GEOMETRY_TABLES = ("wards", "boroughs", "wards_placement")
+
+
 def write_atomic_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old bytes or the new ones, never a mix."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -153,7 +157,7 @@ class DataHandle:
         """Read a table; a missing or damaged file is a StoreError saying what to do."""
         path = self.root / f"{name}.parquet"
         try:
-            if CORE_TABLES.get(name) or name in ("wards", "boroughs"):
+            if CORE_TABLES.get(name) or name in GEOMETRY_TABLES:
                 return gpd.read_parquet(path, columns=columns)
             return pd.read_parquet(path, columns=columns)
         except (OSError, ValueError) as e:

@@ -131,3 +131,32 @@ def display_geometry(areas: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, deci
     out = out.to_crs(CRS_DISPLAY)
     out.geometry = shapely.set_precision(out.geometry.values, 10.0**-decimals)
     return out
+
+
+#: Simplification for the wards the snapshot carries to place crimes on a machine without
+#: the raw polygons. Measured over the 849,409 London points of 2022 against the full
+#: police.uk polygons (share placed in the same ward, GeoParquet size): 1 m and a 0.01 m
+#: grid 99.998%, 1.62 MB; **2 m and a 0.1 m grid 99.972%, 0.96 MB**; 5 m and 0.1 m 99.945%,
+#: 0.65 MB; 5 m and a 1 m grid 99.864%; 10 m 99.77%. Police.uk snap points often lie on
+#: street centre lines, which are ward edges, so coarse grids move points across edges.
+PLACEMENT_TOLERANCE_M = 2.0
+PLACEMENT_GRID_M = 0.1
+
+
+def placement_geometry(wards: gpd.GeoDataFrame, *, tolerance_m: float = PLACEMENT_TOLERANCE_M,
+                       grid_m: float = PLACEMENT_GRID_M) -> gpd.GeoDataFrame:
+    """Simplify wards for placing crimes: shared edges once (no gaps), coordinates on a grid, in EPSG:27700.
+
+    ``shapely.coverage_simplify`` keeps neighbouring wards on one common edge; the grid
+    rounding shrinks the file. The defaults keep ≥ 99.9% of crimes in the same ward as the
+    full polygons (see :data:`PLACEMENT_TOLERANCE_M`); ``tests/test_placement.py`` checks it.
+    """
+    if wards.crs is None or wards.crs.to_string() != CRS_AREAS:
+        raise ValueError(f"placement_geometry expects {CRS_AREAS} wards, got {wards.crs!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        simple = shapely.coverage_simplify(wards.geometry.values, tolerance_m, simplify_boundary=True)
+    out = wards.copy()
+    out.geometry = gpd.GeoSeries(shapely.make_valid(shapely.set_precision(simple, grid_m)), index=wards.index,
+                                 crs=CRS_AREAS)
+    return out

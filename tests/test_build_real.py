@@ -98,7 +98,8 @@ def test_pas_values_are_the_published_ones(real_store: tuple[Path, dict], shared
     trust = open_store(real_store[0]).read("trust")
     raw = pd.read_csv(shared_data / "trust/PAS_buroughs.csv", sep=";", decimal=",")
     raw_london = pd.read_csv(shared_data / "trust/PAS_Total.csv", sep=";", decimal=",")
-    assert len(trust) == len(raw) + len(raw_london)
+    book = trust[trust["publication"] == "MOPAC PAS workbook"]
+    assert len(book) == len(raw) + len(raw_london)  # every workbook figure, none superseded
     westminster = trust[(trust["area_code"] == "E09000033") & (trust["measure_id"] == "trust_mps")
                         & (trust["period_end"] == "2023-12-31")]["proportion"].item()
     published = raw[(raw["Borough"] == "City of Westminster") & (raw["Measure"] == "Trust MPS")
@@ -109,6 +110,28 @@ def test_pas_values_are_the_published_ones(real_store: tuple[Path, dict], shared
     raw["period_end"] = pd.to_datetime(raw["Date"], format="%d/%m/%Y")
     for (date, label), mps in raw.groupby(["period_end", "Measure"])["MPS"].first().items():
         assert london[(date, label)] == pytest.approx(mps)
+
+
+def test_trust_reaches_march_2026_and_london_equals_the_official_series(real_store: tuple[Path, dict],
+                                                                        shared_data: Path) -> None:
+    trust = open_store(real_store[0]).read("trust")
+    boroughs = trust[trust["area_level"] == "borough"]
+    assert boroughs["period_end"].max() == pd.Timestamp("2026-03-31")
+    latest = boroughs[(boroughs["measure_id"] == "trust_mps") & (boroughs["period_end"] == "2026-03-31")]
+    assert len(latest) == 32 and set(latest["publication"]) == {"MOPAC dashboard (extracted)"}
+    assert not trust.duplicated(["area_code", "period_end", "measure_id"]).any()
+    # Wherever the official London series has a figure, London's figure is official (never derived) and equal.
+    series = pd.read_csv(shared_data / "trust/pas_london_official_2014-2025/public-perception-data.csv")
+    london = trust[trust["area_level"] == "london"].set_index(["period_end", "measure_id"])
+    from data_sources.pas_extra import LONDON_SERIES_MEASURES
+    for row in series.itertuples():
+        end = pd.Timestamp(pd.to_datetime(row.date, format="%b-%y")) + pd.offsets.MonthEnd(0)
+        got = london.loc[(end, LONDON_SERIES_MEASURES[row.measure])]
+        assert got["publication"] in ("MOPAC PAS workbook", "MOPAC London series (Datastore)"), (end, row.measure)
+        assert round(got["proportion"] * 100) == row.proportion, (end, row.measure)
+    manifest = real_store[1]
+    assert manifest["currency"]["pas"]["newest"] == "2026-03"
+    assert set(manifest["currency"]["pas"]["by_publication"]) == {"MOPAC PAS workbook", "MOPAC dashboard (extracted)"}
 
 
 def test_rebuild_reuses_cached_inputs(real_store: tuple[Path, dict], shared_data: Path) -> None:
