@@ -10,7 +10,9 @@ clear below the UI: a new store version is a new ``AnalysisTables``.
 Coverage is honest rather than silent. A month counts as published for a crime type when
 the Met's data has that type in that month (police.uk's shared Met files hold burglary only,
 except all types in 2022); the City of London is its own police force and is covered only
-in months its own file was loaded.
+in months its own file was loaded. A month the build found empty or far below its
+neighbours (``manifest["currency"][source]["gaps"]``) counts as not published, so it is
+shown as missing, never summed into a period as if crime had dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from data_sources.currency import gap_months
 from data_sources.errors import UnknownAreaError
 from data_sources.harm import read_mps_harm_mapping
 from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
@@ -78,7 +81,7 @@ class CountCube:
     weight_notes
         Per type, how its weight was chosen or why it has none.
     published
-        (months, types): the Met published this type in this month.
+        (months, types): the Met published this type in this month (never in a gap month).
     city_months
         (months,): the City of London's own force data is loaded for this month.
     """
@@ -309,6 +312,7 @@ def _build_cube(source: str, counts: pd.DataFrame, wards: pd.DataFrame, harm_wei
         wards_with = (dense[~is_city] > 0).sum(axis=0)
         published = wards_with >= max(1.0, _MIN_WARD_SHARE * met_wards)
         city_months = np.isin(np.array(months, dtype=object), sorted(_city_months_from_manifest(manifest)))
+    published &= ~np.isin(np.array(months, dtype=object), sorted(gap_months(manifest, source)))[:, None]
     weights, notes = _type_weights(source, types, harm_weights, mapping)
     return CountCube(source, months, types, groups, dense, cum, weights, notes, published, city_months)
 

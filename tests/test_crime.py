@@ -134,3 +134,19 @@ def test_ward_sums_equal_published_london_totals(snapshot_tables: AnalysisTables
     totals = snapshot_tables.london_totals
     totals = totals[(totals["source"] == "mps_ward") & totals["month"].between("2024-07", "2025-06")]
     assert placed == totals["count"].sum() - totals["unplaced"].sum()
+
+
+def test_a_gap_month_is_missing_not_a_drop() -> None:
+    """A month the build found short (here 2024-02) is never summed into a period as if crime fell."""
+    from analysis.trends import monthly_trend
+    from tests.tiny import tiny_tables
+
+    tables = tiny_tables(manifest_extra={"currency": {"mps_ward": {"gaps": [
+        {"month": "2024-02", "count": 3, "expected": 8, "reason": "far below its neighbours", "missing": True}]}}})
+    assert months_available(tables, "mps_ward") == ["2024-01", "2024-03", "2024-04"]
+    with pytest.raises(AnalysisInputError, match="month 2024-02 is outside the data"):
+        crime_measures(tables, CrimeQuery(start="2024-01", end="2024-04"))
+    assert crime_measures(tables, CrimeQuery(start="2024-03", end="2024-04")).areas["count"].notna().any()
+    # A reported gap that an earlier release covered ('missing': false) stays in.
+    covered = tiny_tables(manifest_extra={"currency": {"mps_ward": {"gaps": [{"month": "2024-02", "missing": False}]}}})
+    assert monthly_trend(covered, CrimeQuery(start="2024-01", end="2024-04"))["month"].tolist()[1] == "2024-02"

@@ -23,14 +23,15 @@ def _counts(rows: list[tuple[str, str, str, str, int]], source: str) -> pd.DataF
         "crime_type": [r[2] for r in rows], "crime_group": [r[3] for r in rows], "count": [r[4] for r in rows]})
 
 
-def tiny_tables(police_uk: list[tuple[str, str, str, str, int]] | None = None) -> AnalysisTables:
+def tiny_tables(police_uk: list[tuple[str, str, str, str, int]] | None = None,
+                manifest_extra: dict | None = None) -> AnalysisTables:
     """Five wards (W1-W3 in B1, W4-W5 in B2) and the City; Met data Jan-Apr 2024, police.uk Jan-Feb 2022.
 
     Burglary per month (Met): W1 2, W2 1, W3 0, W4 3; W5 2 in January only. Robbery: W1 1 in
     April, W4 2 in February. NFIB fraud: W2 1 in March. Residents: W1 1000, W2 2000, W3 1000,
     W4 4000, W5 2000, City 500. Trust MPS: B1 0.6, B2 0.8, London 0.7 (Dec 2022); B1 0.58,
     B2 0.82, London 0.71 (Dec 2023). ``police_uk`` replaces the police.uk rows
-    ``(area, month, type, group, count)``.
+    ``(area, month, type, group, count)``; ``manifest_extra`` is added to the manifest.
     """
     ward_rows = [(W1, "Ward One", B1, "Borough One", 1.0), (W2, "Ward Two", B1, "Borough One", 2.0),
                  (W3, "Ward Three", B1, "Borough One", 1.0), (W4, "Ward Four", B2, "Borough Two", 4.0),
@@ -71,7 +72,7 @@ def tiny_tables(police_uk: list[tuple[str, str, str, str, int]] | None = None) -
                          ("cchi", "ho_subgroup", "Robbery of personal property", 365.0)],
                         columns=["scheme", "applies_to", "category", "weight"])
     manifest = {"code_version": "test", "sources": {"police_uk_street": {"files": [
-        {"path": "crime/sample/2022-02-city-of-london-street.csv"}]}}}
+        {"path": "crime/sample/2022-02-city-of-london-street.csv"}]}}, **(manifest_extra or {})}
     return make_tables(areas=areas, population=population, trust=trust, harm_weights=harm,
                        counts_police_uk=_counts(puk, "police_uk"), counts_mps_ward=_counts(mps, "mps_ward"),
                        manifest=manifest, data_label="tiny test tables")
