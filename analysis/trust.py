@@ -285,3 +285,17 @@ def borough_panel(tables: AnalysisTables, measure_id: str, *,
         matrix[at[0][keep], at[1][keep]] = rows[column].to_numpy(dtype=float)[keep]
         frames.append(pd.DataFrame(matrix, index=ends, columns=codes))
     return ends, frames[0], frames[1]
+
+
+def publications(tables: AnalysisTables, measure_id: str) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Which publication each stretch of a measure's borough figures comes from: (name, first, last), oldest first.
+
+    Stores built before figures carried their publication give one entry, 'MOPAC Public
+    Attitude Survey'.
+    """
+    rows = _measure_rows(tables, measure_id)
+    rows = rows[rows["area_level"].to_numpy() == "borough"]
+    names = rows["publication"].astype(str) if "publication" in rows else pd.Series("MOPAC Public Attitude Survey",
+                                                                                     index=rows.index)
+    spans = rows.groupby(names.to_numpy())["period_end"].agg(["min", "max"]).sort_values("min")
+    return [(str(name), span["min"], span["max"]) for name, span in spans.iterrows()]

@@ -123,3 +123,60 @@ def gap_months(manifest: dict[str, Any], source: str) -> set[str]:
     """
     gaps = manifest.get("currency", {}).get(source, {}).get("gaps", [])
     return {g["month"] for g in gaps if g.get("missing", True)}
+
+
+def month_words(month: str | None) -> str:
+    """'2026-03' → 'March 2026' (for a meeting, not a database).
+
+    Examples
+    --------
+    >>> month_words("2026-03"), month_words(None)
+    ('March 2026', 'unknown')
+    """
+    return pd.Period(month, "M").strftime("%B %Y") if month else "unknown"
+
+
+def _currency(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's currency block, or one worked out from the months of an older manifest."""
+    if manifest.get("currency"):
+        return manifest["currency"]
+    sources = manifest.get("sources", {})
+    police = sorted({m for k in ("police_uk_street", "police_uk_fetched", "police_uk_points_2022")
+                     for m in sources.get(k, {}).get("months", [])})
+    return {key: {"label": LABELS[key][0], "publisher": LABELS[key][1], "newest": months[-1] if months else None,
+                  "first": months[0] if months else None, "gaps": []}
+            for key, months in (("police_uk", police), ("mps_ward", sources.get("mps_ward", {}).get("months", [])),
+                                ("pas", sources.get("pas", {}).get("months", [])))}
+
+
+def currency_line(manifest: dict[str, Any]) -> str:
+    """How current the data is, in one sentence a meeting understands.
+
+    Examples
+    --------
+    >>> currency_line({"currency": {"police_uk": {"newest": "2025-02", "gaps": []},
+    ...                             "mps_ward": {"newest": "2025-06", "gaps": []},
+    ...                             "pas": {"newest": "2026-03", "gaps": []}}})
+    'Crime to February 2025 (police.uk) and June 2025 (Met); trust to March 2026 (MOPAC survey).'
+    """
+    c = _currency(manifest)
+    names = (("police_uk", "police.uk"), ("mps_ward", "Met"))
+    crime = [f"{month_words(c[k].get('newest'))} ({name})" for k, name in names if c.get(k, {}).get("newest")]
+    line = f"Crime to {' and '.join(crime) or 'no month'}"
+    if c.get("pas", {}).get("newest"):
+        line += f"; trust to {month_words(c['pas']['newest'])} (MOPAC survey)"
+    missing = [f"{g['month']} ({k.replace('_', '.') if k == 'police_uk' else 'Met'})"
+               for k in ("police_uk", "mps_ward") for g in c.get(k, {}).get("gaps", []) if g.get("missing", True)]
+    return line + (f"; months missing or short: {', '.join(missing)}." if missing else ".")
+
+
+def currency_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per source for a table: what it is, who publishes it, the months held, gaps."""
+    rows = []
+    for key, info in _currency(manifest).items():
+        gaps = [f"{g['month']}: {g.get('reason', 'missing')}" for g in info.get("gaps", [])]
+        rows.append({"source": key, "what": info.get("label", key), "publisher": info.get("publisher", ""),
+                     "held from": month_words(info.get("first")), "newest held": month_words(info.get("newest")),
+                     "covers": info.get("types_note", ""),
+                     "missing or short months": "; ".join(gaps) or "none"})
+    return rows

@@ -21,6 +21,8 @@ names = dict(zip(latest["area_code"].astype(str), latest["area_name"].astype(str
 default = list(latest["area_code"].astype(str).head(3))
 chosen = state.pick_boroughs(names, default)
 widgets.trust_chart(trust, chosen, large=view.meeting)
+st.caption("Figures from: " + "; ".join(f"{name}, {first:%b %Y} to {last:%b %Y}"
+                                        for name, first, last in data.trust_publications(view.trust_measure)) + ".")
 
 st.subheader("Latest figures, lowest first")
 table = latest[["area_name", "proportion", "lo", "hi", "change_since_plan", "diff_vs_london"]].rename(columns={

@@ -13,6 +13,9 @@ st.write("Showing the built store." if handle.kind == "store" else
          "Showing the embedded snapshot (derived tables only; build the store for individual crimes).")
 st.write(f"Built {handle.manifest.get('built_at', 'at an unknown time')}, code version "
          f"{handle.manifest.get('code_version', 'unknown')}.")
+st.subheader("How current each source is")
+refresh.currency_panel()
+st.subheader("Rows read and kept")
 st.dataframe(widgets.sources_frame(handle.manifest), key="sources_table", hide_index=True, width="stretch")
 st.subheader("Months per source")
 refresh.months_panel()
@@ -35,5 +38,7 @@ st.write(f"Rule: {state.METHODS[view.flags.method]}; crime at or above the {view
 st.header("Your own trust table")
 uploads.trust_upload()
 
-st.header("Live data: refresh from police.uk")
+st.header("Bring the data up to date")
+refresh.update_panel()
+st.subheader("Or fetch chosen months from police.uk")
 refresh.refresh_panel()

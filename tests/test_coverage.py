@@ -75,3 +75,20 @@ def test_real_data_has_no_gaps(real_store: tuple[Path, dict]) -> None:
     _, manifest = real_store
     for source in ("police_uk", "mps_ward", "pas", "pas_london"):
         assert manifest["currency"][source]["gaps"] == [], source
+
+
+def test_currency_line_names_missing_months_and_reads_older_manifests() -> None:
+    from data_sources.currency import currency_line, currency_rows
+
+    manifest = {"currency": {
+        "police_uk": {"newest": "2026-03", "gaps": [{"month": "2025-11", "reason": "header-only file", "missing": True},
+                                                   {"month": "2025-07", "reason": "stub", "missing": False}]},
+        "mps_ward": {"newest": "2026-02", "gaps": []}, "pas": {"newest": "2025-09", "gaps": []}}}
+    assert currency_line(manifest) == ("Crime to March 2026 (police.uk) and February 2026 (Met); trust to September "
+                                       "2025 (MOPAC survey); months missing or short: 2025-11 (police.uk).")
+    rows = {r["source"]: r for r in currency_rows(manifest)}
+    assert rows["police_uk"]["missing or short months"] == "2025-11: header-only file; 2025-07: stub"
+    older = {"sources": {"police_uk_street": {"months": ["2021-01", "2025-02"]}, "mps_ward": {"months": ["2025-06"]},
+                         "pas": {"months": ["2023-12"]}}}
+    assert currency_line(older) == ("Crime to February 2025 (police.uk) and June 2025 (Met); trust to December 2023 "
+                                    "(MOPAC survey).")

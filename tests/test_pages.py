@@ -211,9 +211,13 @@ def test_trust_page_measure_and_boroughs():
     assert not at.exception
 
 
-def test_data_page_accounting():
+def test_data_page_currency_and_accounting():
     at = run("pages/5_Data_and_method.py")
-    frame = at.dataframe[0].value
+    currency = at.dataframe[0].value.set_index("what")
+    assert currency.loc["MOPAC Public Attitude Survey, boroughs", "newest held"] == "March 2026"
+    assert set(currency["newest published"]) == {"not checked"}
+    assert "trust to March 2026 (MOPAC survey)" in at.caption[0].value
+    frame = at.dataframe[1].value
     assert {"rows read", "rows kept", "dropped"} <= set(frame.columns)
     assert "Open Government Licence" in texts(at)
     assert "embedded snapshot" in texts(at)
@@ -376,11 +380,12 @@ def raising(error: Exception):
     return refresh_store
 
 
-def test_refresh_on_snapshot_says_build_first():
+def test_refresh_and_update_are_offered_on_the_snapshot():
+    """A fresh clone can bring itself up to date: the first pull seeds a store from the snapshot."""
     at = run("pages/5_Data_and_method.py")
-    assert "Refreshing needs a built store" in texts(at)
-    assert "python -m data_sources build" in texts(at)
-    assert not [b for b in at.button if b.key in ("refresh_go", "rebuild")]
+    keys = {b.key for b in at.button}
+    assert {"update_check", "update_all", "refresh_go"} <= keys and "rebuild" not in keys
+    assert "python -m data_sources update" in texts(at)
     held = frame_with(at, "months held")
     assert "mps_ward" in set(held["source"])
     assert "No months have been fetched" in texts(at)
@@ -595,3 +600,8 @@ def test_plan_progress_download_equals_cli(tmp_path, media_files):
 
     with zipfile.ZipFile(io.BytesIO(download_bytes(at, media_files, "download_zip"))) as archive:
         assert archive.read(summary.name) == summary.read_bytes()
+
+
+def test_trust_page_says_which_publication_figures_come_from():
+    at = run("pages/4_Trust.py")
+    assert "Figures from: MOPAC PAS workbook" in texts(at) and "MOPAC dashboard (extracted)" in texts(at)

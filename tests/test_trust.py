@@ -127,3 +127,16 @@ def test_real_wards_all_use_borough_figures(snapshot_tables: AnalysisTables) -> 
     assert t.loc[t["area_code"] == CITY, "trust"].isna().all()
     assert LONDON not in set(t["area_code"])
 
+
+
+def test_publications_say_which_figures_come_from_where(tiny: AnalysisTables) -> None:
+    from dataclasses import replace
+
+    from analysis.trust import publications
+
+    assert publications(tiny, "trust_mps") == [("MOPAC Public Attitude Survey", pd.Timestamp("2022-12-31"),
+                                                pd.Timestamp("2023-12-31"))]
+    labelled = tiny.trust.assign(publication=np.where(tiny.trust["period_end"] < "2023-06-30", "MOPAC PAS workbook",
+                                                      "MOPAC dashboard (extracted)"))
+    tables = replace(tiny, trust=labelled)
+    assert [p[0] for p in publications(tables, "trust_mps")] == ["MOPAC PAS workbook", "MOPAC dashboard (extracted)"]

@@ -205,6 +205,12 @@ def trust_table(measure_id: str, level: str = "borough") -> pd.DataFrame:
         return _trust_table(loaded().key, measure_id, level)
 
 
+def trust_publications(measure_id: str) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Which publication each stretch of a measure's borough figures comes from (``analysis.trust.publications``)."""
+    with shown_errors():
+        return trust_mod.publications(tables(), measure_id)
+
+
 def london_trust(measure_id: str) -> tuple[float, float, float]:
     """Return London's latest (proportion, lo, hi) for a trust measure."""
     with shown_errors():

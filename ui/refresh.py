@@ -1,11 +1,12 @@
-"""Bringing the store up to date from the app: refresh from police.uk, rebuild, months held.
+"""Bringing the data up to date from the app: how current each source is, update all, refresh, rebuild.
 
-Both actions need a built store (the snapshot is read-only and has no raw data folder). A
-refresh fetches months from the police.uk API with a progress bar, keeps them and rebuilds;
-a rebuild re-reads the raw data folder the store was built from (and any confirmed uploads).
-Either way the data caches are dropped afterwards so every page shows the new version.
-Offline, the app says so and keeps showing what the store holds; any other expected failure
-is one ``st.error`` line, never a traceback.
+"Update all" runs the same code as ``python -m data_sources update`` (each publisher asked
+what is newest, only what the store lacks fetched, one atomic new store version), with a
+progress bar per source; on a fresh clone the first update seeds ``./store`` from the
+embedded snapshot. A refresh fetches chosen police.uk months; a rebuild re-reads the raw data
+folder a store was built from (and any confirmed uploads). Afterwards the data caches are
+dropped so every page shows the new version. Offline, the app says so in one sentence and
+nothing changes; any other expected failure is one ``st.error`` line, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,21 +19,24 @@ import streamlit as st
 
 from analysis.periods import month_runs
 from data_sources.build import build_store
+from data_sources.currency import currency_rows, month_words
 from data_sources.errors import ApiError, CrimeTrustError, OfflineError
 from data_sources.police_api import PoliceApi
 from data_sources.refresh import parse_month_range
 from data_sources.settings import get_settings
-from data_sources.update import refresh_store
+from data_sources.update import SOURCES, SourceCheck, check_updates, refresh_store, update_store
 from ui import data
 
 BUILD_COMMAND = "python -m data_sources build"
+UPDATE_COMMAND = "python -m data_sources update"
 _NOTE = "_refresh_note"  # a success message kept across the rerun that shows the new data
+_CHECKED = "_update_checks"  # the publishers' answers to the last check, kept for this session
 
 
 def offline_message() -> str:
-    """The one sentence shown when police.uk cannot be reached."""
+    """The one sentence shown when the publishers cannot be reached."""
     where = "store" if data.handle().kind == "store" else "embedded snapshot"
-    return f"No internet connection: showing the data already in the {where}."
+    return f"No internet connection: showing the data already in the {where}; nothing was changed."
 
 
 def reachable(timeout: float = 3.0) -> bool:
@@ -89,12 +93,6 @@ def show_done_note() -> None:
 
 def refresh_panel() -> None:
     """Draw the refresh form (months, area) and run a refresh with a progress bar."""
-    handle = data.handle()
-    if handle.kind != "store":
-        st.info(f"Refreshing needs a built store: this is the embedded snapshot. Build it with `{BUILD_COMMAND}` "
-                "(it reads the public data folder), then refresh here or with "
-                "`python -m data_sources refresh --months 2025-01..2025-03`.")
-        return
     boroughs = data.area_names("borough")
     areas = {"london": "All of London", **dict(sorted(boroughs.items(), key=lambda kv: kv[1]))}
     with st.form("refresh_form"):
@@ -132,7 +130,7 @@ def refresh_panel() -> None:
 
 
 def rebuild_button() -> None:
-    """Offer to rebuild the store from its raw data folder (and confirmed uploads); store only."""
+    """Offer to rebuild the store from what it was built from (and confirmed uploads); store only."""
     handle = data.handle()
     if handle.kind != "store":
         return
@@ -149,3 +147,55 @@ def rebuild_button() -> None:
         st.error(f"The rebuild failed: {e}")
         return
     _done(f"Store rebuilt {manifest.get('built_at', '')}.")
+
+
+def currency_panel() -> None:
+    """How current each source is (newest held, and newest published once checked), and any gaps."""
+    manifest = data.handle().manifest
+    frame = pd.DataFrame(currency_rows(manifest))
+    checks: dict[str, SourceCheck] = st.session_state.get(_CHECKED, {})
+    frame["newest published"] = [month_words(checks[s].newest_published) if s in checks else "not checked"
+                                 for s in frame["source"]]
+    frame["an update would fetch"] = [checks[s].note if s in checks else "" for s in frame["source"]]
+    st.dataframe(frame.drop(columns="source"), key="currency_table", hide_index=True, width="stretch")
+    publications = manifest.get("currency", {}).get("pas", {}).get("by_publication", {})
+    if publications:
+        st.caption("Trust figures by publication (where two publish the same figure, the official one is used): "
+                   + "; ".join(f"{name} {month_words(p['first'])} to {month_words(p['newest'])}"
+                               for name, p in publications.items()) + ".")
+
+
+def update_panel() -> None:
+    """Check the publishers, and update every source with a progress bar each (as ``data_sources update``)."""
+    st.write(f"Asks police.uk, the London Datastore (the Met's ward figures) and MOPAC's survey what is newest and "
+             f"fetches only what is missing: the same as `{UPDATE_COMMAND}`. The app keeps showing the current "
+             "data until the new version is complete.")
+    left, right = st.columns(2)
+    if left.button("Check for newer data", key="update_check"):
+        try:
+            with st.spinner("Asking the publishers…"):
+                st.session_state[_CHECKED] = {c.source: c for c in check_updates(get_settings())}
+        except OfflineError:
+            st.warning(offline_message())
+        except CrimeTrustError as e:
+            st.error(f"The check failed: {e}")
+        else:
+            st.rerun()
+    if not right.button("Update all", key="update_all", type="primary"):
+        return
+    bars = {source: st.progress(0.0, text=f"{source}: waiting") for source in SOURCES}
+
+    def progress(source: str, done: int, total: int) -> None:
+        bars[source].progress(min(1.0, done / max(total, 1)), text=f"{source}: {done:,} of {total:,}")
+
+    try:
+        with st.spinner("Fetching, then building the new store version…"):
+            report = update_store(get_settings(), progress=progress)
+    except OfflineError:
+        st.warning(offline_message())
+        return
+    except CrimeTrustError as e:
+        st.error(f"The update failed and nothing was changed: {e}")
+        return
+    st.session_state.pop(_CHECKED, None)
+    _done(" ".join(f"{r.source}: {r.note}" for r in report.results))

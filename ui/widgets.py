@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.periods import PLAN
+from data_sources.currency import currency_line
 from ui import data, style
 
 _SWATCH = ('<div style="background: rgb({r},{g},{b}); height: {h}px; border: 1px solid #555;'
@@ -24,17 +25,12 @@ def _swatch(rgb: style.RGB, height: int) -> None:
 
 
 def data_banner() -> None:
-    """Say which data the page shows (store or snapshot, months, build time)."""
+    """Say how current each source is, in words, and which data the page shows (store or snapshot, build time)."""
     loaded = data.loaded()
     handle = loaded.handle
-    months = []
-    for name, info in handle.manifest.get("sources", {}).items():
-        got = info.get("months") or []
-        if got:
-            months.append(f"{name} {got[0]}–{got[-1]}")
     kind = "built store" if handle.kind == "store" else "embedded snapshot"
-    st.caption(f"Data: the {kind}, built {handle.manifest.get('built_at', 'at an unknown time')}. "
-               f"Months: {'; '.join(months) or 'none'}.")
+    st.caption(f"{currency_line(handle.manifest)} Data: the {kind}, built "
+               f"{handle.manifest.get('built_at', 'at an unknown time')}; OGL v3.0.")
     if loaded.problem:
         st.warning(loaded.problem)
 
