@@ -12,10 +12,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.query import CrimeQuery, check_query, resolve_period, selected_types, type_mask
+from analysis.query import CrimeQuery, Period, check_query, resolve_period, selected_types, type_mask
 from analysis.registry import PER
-from analysis.tables import AnalysisTables
+from analysis.tables import AnalysisTables, CountCube
 from data_sources.settings import LONDON_CODE
+
+
+def _cube_and_period(tables: AnalysisTables, q: CrimeQuery) -> tuple[CountCube, Period]:
+    """The query checked, its source's cube and its period."""
+    check_query(q)
+    return tables.cube(q.source), resolve_period(tables, q)
 
 
 def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None = None) -> pd.DataFrame:
@@ -43,9 +49,7 @@ def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None =
     UnknownAreaError
         For an unknown area.
     """
-    check_query(q)
-    cube = tables.cube(q.source)
-    period = resolve_period(tables, q)
+    cube, period = _cube_and_period(tables, q)
     mask = type_mask(cube, q.crime_types, q.crime_groups)
     block = cube.counts[:, period.i0:period.i1 + 1, :]
     count = block @ mask.astype(float)
@@ -104,9 +108,7 @@ def monthly_trend_by_type(tables: AnalysisTables, q: CrimeQuery, area_code: str)
     UnknownAreaError
         For an unknown area.
     """
-    check_query(q)
-    cube = tables.cube(q.source)
-    period = resolve_period(tables, q)
+    cube, period = _cube_and_period(tables, q)
     rows, _ = tables.area_wards(area_code)
     keep = set(selected_types(tables, q))
     columns = [i for i, name in enumerate(cube.types) if name in keep]

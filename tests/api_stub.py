@@ -9,11 +9,10 @@ faults. Every request is logged with its arrival time so tests can check the rat
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
+
+from tests.local_server import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "police_api"
 
@@ -117,7 +118,7 @@ class _Month:
         self.encoded = [json.dumps(r).encode() for r in self.records]
 
 
-class StubApi:
+class StubApi(LocalServer):
     """The stub server; use as a context manager, or call :meth:`start` and :meth:`stop`.
 
     Parameters
@@ -144,48 +145,11 @@ class StubApi:
         self.files = files or {}
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__()
 
     # -- control ---------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the stub first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api"
-
-    def start(self) -> StubApi:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def do_GET(self) -> None:
-                stub._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                stub._handle(self, "POST")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> StubApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    url_path = "/api"
 
     def add_fault(self, kind: str, **kw: Any) -> None:
         with self._lock:
@@ -213,7 +177,7 @@ class StubApi:
                     return f
         return None
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(h.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if method == "POST":

@@ -21,14 +21,15 @@ import functools
 import hashlib
 import io
 import json
-import threading
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests.local_server import LocalServer
 
 MET_FILE = "crime/mps_ward_recorded_crime/MPS Ward Level Crime (most recent 24 months).csv"
 MET_TITLE = "MPS Ward Level Crime (most recent 24 months).csv"
@@ -62,7 +63,7 @@ class Logged:
     bytes: int = 0
 
 
-class StubDatastore:
+class StubDatastore(LocalServer):
     """The stand-in server; a context manager.
 
     Parameters
@@ -80,43 +81,7 @@ class StubDatastore:
         self.files = files or {}
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> StubDatastore:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                stub._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> StubDatastore:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__()
 
     def add_fault(self, kind: str, **kw: Any) -> None:
         with self._lock:
@@ -151,7 +116,7 @@ class StubDatastore:
                     return f
         return None
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler, method: str = "GET") -> None:
         path = unquote(urlsplit(h.path).path)
         entry = Logged(time.monotonic(), path)
         with self._lock:
