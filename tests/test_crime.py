@@ -134,3 +134,14 @@ def test_ward_sums_equal_published_london_totals(snapshot_tables: AnalysisTables
     totals = snapshot_tables.london_totals
     totals = totals[(totals["source"] == "mps_ward") & totals["month"].between("2024-07", "2025-06")]
     assert placed == totals["count"].sum() - totals["unplaced"].sum()
+
+
+@pytest.mark.parametrize(("level", "borough", "expected"), [
+    ("ward", B1, [W1, W2, W3]),
+    ("ward", B2, [W4, W5]),
+    ("ward", CITY, [CITY]),             # the City is one area at both levels
+    ("borough", B2, [B2]),              # at borough level, the borough itself
+    ("ward", "E09999999", []),          # unknown: none (links are checked in ui/state.py)
+])
+def test_areas_in_a_borough(tiny: AnalysisTables, level: str, borough: str, expected: list) -> None:
+    assert tiny.areas_in(level, borough) == expected

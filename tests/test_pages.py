@@ -190,10 +190,85 @@ def test_area_profile_from_url_and_compare():
     assert not at.exception
     assert at.header[0].value == "Bethnal Green East"
     assert "trust is the borough's" in texts(at)
-    at.multiselect(key="compare").set_value(["E05009317", "E05009318", "E09000001"]).run()
+    assert at.table[0].value.columns.tolist() == ["Bethnal Green East"]  # the area viewed, before any pick
+    at.multiselect(key="compare").set_value(["E05009318", "E09000001"]).run()
     assert not at.exception
-    assert at.dataframe[0].value.shape[1] == 3
-    assert "not surveyed" in at.dataframe[0].value.to_string()
+    shown = at.table[0].value
+    assert shown.columns.tolist() == ["Bethnal Green East", "Blackwall & Cubitt Town", "City of London"]
+    assert shown.loc["Trust (95% interval)", "City of London"] == "not surveyed"
+
+
+def expected_compare(level: str, start: str, end: str, codes: list[str]):
+    """The priority-table rows of ``codes`` computed by analysis directly (the page's default settings)."""
+    from analysis.priorities import FlagSettings, priority_table
+    from analysis.query import CrimeQuery
+    from ui import data
+
+    q = CrimeQuery(source="mps_ward", level=level, start=start, end=end, measure="rate")
+    table = priority_table(data.tables(), q, FlagSettings()).table
+    return table.set_index("area_code").loc[codes]
+
+
+@pytest.mark.parametrize(("level", "area", "others"), [
+    ("ward", "E05014118", ["E05014117", "E05013806"]),        # Waterloo & South Bank; Vauxhall; St James's
+    ("ward", "E05009317", ["E09000001"]),                     # City of London: not surveyed, no Met counts
+    ("borough", "E09000022", ["E09000028", "E09000033", "E09000001"]),   # Lambeth; Southwark, Westminster, City
+])
+def test_compare_table_holds_each_areas_own_values(level, area, others):
+    """Every cell of Compare is its own area's figure from analysis (the table was once misaligned: all None)."""
+    at = run("pages/3_Area_profile.py", level=level, area=area, compare=[area, *others])
+    assert not at.exception
+    shown = at.table[0].value
+    params = at.query_params
+    first = lambda key: params[key][0] if isinstance(params[key], list) else params[key]  # noqa: E731
+    rows = expected_compare(level, first("start"), first("end"), [area, *others])
+    assert shown.columns.tolist() == rows["area_name"].tolist()  # the area viewed first, once
+    got = {col: shown[col].to_dict() for col in shown.columns}
+    for code, row in rows.iterrows():
+        cells = got[row["area_name"]]
+        source = row["trust_source_level"]
+        assert cells["Borough"] == row["borough_name"]
+        assert cells["Class"] == row["class_label"]
+        assert cells["Rank"] == str(int(row["rank"]))
+        assert cells["Flagged"] == ("yes" if row["flagged"] else "no")
+        assert cells["Trust figure from"] == (source if isinstance(source, str) else "not surveyed")
+        assert cells["crimes per 1,000 residents"] == (f"{row['value']:,.1f}" if row["value"] == row["value"]
+                                                       else "no data")
+        trust = cells["Trust (95% interval)"]
+        assert trust == (f"{row['trust']:.0%} ({row['trust_lo']:.0%}–{row['trust_hi']:.0%})"
+                         if row["trust"] == row["trust"] else "not surveyed"), code
+    assert not any(v in ("None", "nan", "<NA>") for col in got.values() for v in col.values())
+
+
+def test_compare_keeps_the_viewed_area_and_at_most_three_more():
+    at = run("pages/3_Area_profile.py", area="E05014118",
+             compare=["E05014117", "E05013806", "E05014105", "E05011095", "E05014118"])
+    assert not at.exception
+    assert at.table[0].value.shape[1] == 4 and at.table[0].value.columns[0] == "Waterloo & South Bank"
+    assert "left out:" in texts(at)
+    assert at.multiselect(key="compare").value == ["E05014117", "E05013806", "E05014105"]
+    assert at.button(key="add_compare_E05013807").disabled  # full: the neighbour's button says so
+    at.multiselect(key="compare").set_value([]).run()
+    assert at.table[0].value.columns.tolist() == ["Waterloo & South Bank"]  # never empty: the area stays
+
+
+def test_neighbours_open_and_compare_in_one_click():
+    from analysis.hotspots import area_weights, neighbours
+    from ui import data
+
+    at = run("pages/3_Area_profile.py", area="E05014118")
+    expected = neighbours(area_weights(data.tables().wards_display), "E05014118")
+    listed = sorted(b.key.removeprefix("open_") for b in at.button if b.key.startswith("open_"))
+    assert listed == expected and "E05014117" in listed
+    assert "high crime, low trust" in "\n".join(m.value for m in at.markdown)
+    at.button(key="add_compare_E05014117").click().run()
+    assert at.table[0].value.columns.tolist() == ["Waterloo & South Bank", "Vauxhall"]
+    assert at.query_params["compare"] in ("E05014117", ["E05014117"])
+    assert at.button(key="add_compare_E05014117").disabled
+    at.button(key="open_E05014117").click().run()
+    assert at.header[0].value == "Vauxhall"
+    assert at.query_params["area"] in ("E05014117", ["E05014117"])
+    assert at.table[0].value.columns[0] == "Vauxhall"
 
 
 def test_city_of_london_profile_says_not_surveyed():

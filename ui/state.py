@@ -79,7 +79,6 @@ class View:
     flags: FlagSettings = field(default_factory=FlagSettings)
     colouring: str = "bivariate"
     area: str | None = None
-    compare: tuple[str, ...] = ()
     meeting: bool = False
     notices: tuple[str, ...] = field(default=(), compare=False)
 
@@ -212,8 +211,7 @@ def _menu() -> None:
     st.divider()
 
 
-def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False,
-            compare: bool = False) -> View:
+def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False) -> View:
     """Draw the shared sidebar controls for a page and return the validated selection.
 
     Parameters
@@ -222,8 +220,6 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         Which groups of controls the page uses (others keep their URL values untouched).
     area
         The page shows one selected area (``area`` in the URL).
-    compare
-        The page compares up to four areas (``compare`` in the URL).
     """
     st.set_page_config(page_title="London crime and trust", layout="wide")
     with st.sidebar:
@@ -275,13 +271,10 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
             st.select_slider("Trust at or below percentile", TRUST_THRESHOLDS, format_func=threshold_label,
                              key="tpct", disabled=method != "percentile")
         chosen = r.one("area", ["", *names], "") if area or "area" in st.query_params else ""
-        cmp = r.many("compare", list(names), limit=4) if compare else []
     params: dict[str, Any] = {"src": source, "level": level, "groups": sel_groups, "types": sel_types,
                               "measure": measure, "eb": smoothed, "start": start, "end": end,
                               "colour": view_colouring, "trust": trust_measure, "method": method, "cpct": crime_pct,
                               "tpct": trust_pct, "area": chosen or None}
-    if compare:
-        params["compare"] = cmp
     _write(params)
     for notice in r.notices:
         st.caption(notice)
@@ -290,7 +283,7 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     flags = FlagSettings(method=method, crime_pct=threshold_value(crime_pct),
                          trust_pct=threshold_value(trust_pct), trust_measure=trust_measure)
     return View(query=q, flags=flags, colouring=view_colouring, area=chosen or None,
-                compare=tuple(cmp), meeting=meeting, notices=tuple(r.notices))
+                meeting=meeting, notices=tuple(r.notices))
 
 
 def _period(r: _Reader, presets: dict[str, tuple[str, str]], available: list[str],
@@ -366,10 +359,72 @@ def pick_area(names: dict[str, str], current: str | None) -> str:
     return area
 
 
-def pick_compare(names: dict[str, str]) -> list[str]:
-    """Draw the Compare picker (up to four areas, ``compare`` in the URL) and return the codes."""
-    codes = sorted(names, key=names.get)
-    st.multiselect("Areas to compare", codes, format_func=names.get, key="compare", max_selections=4)
+#: Compare shows the area being viewed and up to this many more.
+COMPARE_OTHERS = 3
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The areas in Compare: the one viewed first, then the others; and notes on what a link held."""
+
+    codes: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The areas compared besides the one viewed."""
+        return self.codes[1:]
+
+    @property
+    def full(self) -> bool:
+        """Whether no further area can be added."""
+        return len(self.others) >= COMPARE_OTHERS
+
+
+def compared(names: dict[str, str], area: str) -> Compared:
+    """Return the areas in Compare, checked, before anything is drawn (the picker comes later on the page).
+
+    The area being viewed is always compared: it is not an option of the picker, so it cannot
+    be removed and cannot vanish. The others (``compare`` in the URL) are checked against this
+    level's areas: unknown codes from a link are dropped with a note, and more than three are
+    cut to three, naming those left out.
+    """
+    raw = _raw("compare", many=True)
+    given = [] if raw is _MISSING else [str(c) for c in (raw if isinstance(raw, list | tuple) else [raw])]
+    given = [c for c in dict.fromkeys(given) if c != area]
+    known = [c for c in given if c in names]
+    notes = []
+    if len(known) < len(given) and "compare" in st.query_params and "compare" not in st.session_state:
+        notes.append("The link's value for “compare” names areas this data does not have at this level; "
+                     "they are left out.")
+    if len(known) > COMPARE_OTHERS:
+        notes.append(f"Compare holds {names[area]} and {COMPARE_OTHERS} more areas; left out: "
+                     + ", ".join(names[c] for c in known[COMPARE_OTHERS:]) + ".")
+    st.session_state["compare"] = known[:COMPARE_OTHERS]
+    return Compared((area, *known[:COMPARE_OTHERS]), tuple(notes))
+
+
+def pick_compare(names: dict[str, str], current: Compared) -> list[str]:
+    """Draw the Compare picker (the areas besides the one viewed) and return every area compared, viewed first."""
+    area = current.codes[0]
+    for note in current.notes:
+        st.caption(note)
+    options = sorted((c for c in names if c != area), key=names.get)
+    st.multiselect(f"Compare {names[area]} with", options, format_func=names.get, key="compare",
+                   max_selections=COMPARE_OTHERS, placeholder=f"Pick up to {COMPARE_OTHERS} areas",
+                   help="Or press “Compare” beside a neighbouring area.")
     chosen = list(st.session_state["compare"])
-    st.query_params["compare"] = chosen
-    return chosen
+    _write({"compare": chosen})
+    return [area, *chosen]
+
+
+def add_to_compare(area_code: str) -> None:
+    """Add an area to Compare (a button's ``on_click``); a full or repeated addition changes nothing."""
+    current = list(st.session_state.get("compare") or [])
+    if area_code not in current and len(current) < COMPARE_OTHERS:
+        st.session_state["compare"] = [*current, area_code]
+
+
+def show_area(area_code: str) -> None:
+    """Show another area on the profile page (a button's ``on_click``): the area picker takes it."""
+    st.session_state["area"] = area_code
