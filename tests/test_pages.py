@@ -34,6 +34,12 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def param(at: AppTest, key: str) -> str:
+    """One query parameter's value as the page wrote it."""
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
 def deck_json(at: AppTest) -> str:
     return at.get("deck_gl_json_chart")[0].proto.json
 
@@ -219,9 +225,7 @@ def test_compare_table_holds_each_areas_own_values(level, area, others):
     at = run("pages/3_Area_profile.py", level=level, area=area, compare=[area, *others])
     assert not at.exception
     shown = at.table[0].value
-    params = at.query_params
-    first = lambda key: params[key][0] if isinstance(params[key], list) else params[key]  # noqa: E731
-    rows = expected_compare(level, first("start"), first("end"), [area, *others])
+    rows = expected_compare(level, param(at, "start"), param(at, "end"), [area, *others])
     assert shown.columns.tolist() == rows["area_name"].tolist()  # the area viewed first, once
     got = {col: shown[col].to_dict() for col in shown.columns}
     for code, row in rows.iterrows():
@@ -605,3 +609,86 @@ def test_menu_names_the_home_page_overview_and_lists_every_page():
     labels = [link.proto.label for link in at.sidebar.get("page_link")]
     pages = sorted((ROOT / "pages").glob("[0-9]_*.py"))
     assert labels == ["Overview"] + [p.stem.split("_", 1)[1].replace("_", " ") for p in pages]
+
+
+LAMBETH = "E09000022"
+
+
+def test_priority_areas_borough_filter_lists_only_that_boroughs_flagged_areas():
+    from analysis.priorities import FlagSettings, priority_table
+    from analysis.query import CrimeQuery
+    from ui import data
+
+    at = run("pages/2_Priority_areas.py", borough=LAMBETH, groups="BURGLARY")
+    assert not at.exception
+    assert at.selectbox(key="borough").value == LAMBETH
+    shown = at.dataframe[0].value
+    q = CrimeQuery(level="ward", crime_groups=("BURGLARY",), start=param(at, "start"), end=param(at, "end"))
+    table = priority_table(data.tables(), q, FlagSettings()).table
+    lambeth = table[(table["borough_code"] == LAMBETH) & table["flagged"]]
+    assert len(lambeth) > 0
+    assert shown["Area"].tolist() == lambeth["area_name"].tolist()   # the borough's flagged wards, by rank
+    assert shown["Rank"].tolist() == lambeth["rank"].tolist()         # London-wide ranks
+    assert at.metric[0].value == f"{len(lambeth)} of {int((table['borough_code'] == LAMBETH).sum())} in Lambeth"
+    at.selectbox(key="borough").set_value("").run()
+    assert at.dataframe[0].value.shape[0] == int(table["flagged"].sum())
+    assert "borough" not in at.query_params
+
+
+def test_map_zooms_to_the_borough_and_sets_back_the_rest():
+    from ui import data, maps
+
+    spec = json.loads(deck_json(run("pages/1_Map.py", borough=LAMBETH)))
+    london = json.loads(deck_json(run("pages/1_Map.py")))
+    west, south, east, north = maps.bounds([data.display_geometry("borough")[LAMBETH]])
+    view = spec["initialViewState"]
+    assert west < view["longitude"] < east and south < view["latitude"] < north
+    assert view["zoom"] > london["initialViewState"]["zoom"] + 1
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    inside = set(data.areas_in("ward", LAMBETH))
+    for feature in layers["areas"]["data"]:
+        fill = feature["properties"]["fill"]
+        assert (len(fill) == 3) == (feature["properties"]["code"] in inside)
+        assert len(fill) == 3 or fill[3] == maps.DIMMED_ALPHA
+    assert "focus" in layers and "focus" not in {layer["id"] for layer in london["layers"]}
+    ringed = {f["properties"]["code"] for f in layers["areas"]["data"] if f["properties"].get("f")}
+    assert ringed and ringed <= inside
+
+
+@pytest.mark.parametrize(("page", "shows_picker"), [("pages/1_Map.py", True), ("pages/2_Priority_areas.py", True),
+                                                    ("pages/3_Area_profile.py", False), ("app.py", False)])
+def test_borough_is_kept_in_the_link_on_every_page(page, shows_picker):
+    at = run(page, borough=LAMBETH)
+    assert not at.exception
+    assert at.query_params["borough"] in (LAMBETH, [LAMBETH])
+    assert any(s.key == "borough" for s in at.selectbox) == shows_picker
+
+
+def test_unknown_borough_in_link_falls_back_to_all_london():
+    at = run("pages/2_Priority_areas.py", borough="../../etc/passwd")
+    assert not at.exception
+    assert at.selectbox(key="borough").value == ""
+    assert "not one this data has" in texts(at)
+    assert " in " not in at.metric[0].value
+
+
+@pytest.mark.parametrize("selection", [{"rows": [1]}, {"cells": [[1, "Area"]]}, {"cells": [[1, "Why"]]}],
+                         ids=["row-box", "name-cell", "other-cell"])
+def test_clicking_a_priority_row_opens_its_profile(selection):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["borough"] = LAMBETH
+    at.query_params["groups"] = "BURGLARY"
+    at.switch_page("pages/2_Priority_areas.py").run()
+    second = at.dataframe[0].value["Area"].iloc[1]
+    at.session_state["priority_table"] = {"selection": selection}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Area profile" and at.header[0].value == second
+    assert param(at, "area") == data_code(second) and param(at, "borough") == LAMBETH
+
+
+def data_code(name: str) -> str:
+    from ui import data
+
+    (code,) = [c for c, n in data.area_names("ward").items() if n == name]
+    return code

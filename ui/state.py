@@ -33,6 +33,7 @@ METHODS = {"percentile": "Compare areas with each other (percentiles)",
 COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only",
               "hotspot": "Hot spots of crime (Gi*)"}
 CUSTOM = "Custom range"
+ALL_LONDON = "All London"
 DEFAULT_PERIOD = "Last 12 months"
 
 #: Flag thresholds as exact fractions in canonical text (the URL form): thirds stay "2/3" and
@@ -229,6 +230,8 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     names = data.area_names()
     label = partial(measure_label, meeting=meeting)
     with st.sidebar:
+        boroughs = data.area_names("borough")
+        chosen_borough = r.one("borough", ["", *boroughs], "")
         source = r.one("src", list(SOURCES), "mps_ward")
         level = r.one("level", list(LEVELS), "ward")
         types, groups = data.crime_options(source)
@@ -274,7 +277,8 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     params: dict[str, Any] = {"src": source, "level": level, "groups": sel_groups, "types": sel_types,
                               "measure": measure, "eb": smoothed, "start": start, "end": end,
                               "colour": view_colouring, "trust": trust_measure, "method": method, "cpct": crime_pct,
-                              "tpct": trust_pct, "area": chosen or None}
+                              "tpct": trust_pct, "area": chosen or None,
+                              "borough": chosen_borough or None}
     _write(params)
     for notice in r.notices:
         st.caption(notice)
@@ -336,11 +340,39 @@ def pick_boroughs(names: dict[str, str], default: list[str]) -> list[str]:
     return chosen
 
 
+def pick_borough(names: dict[str, str]) -> str | None:
+    """Draw the borough filter (``borough`` in the URL, read and kept by :func:`sidebar` on every page).
+
+    Returns the chosen borough's code, or None for all of London.
+    """
+    chosen = st.selectbox("Borough", ["", *sorted(names, key=names.get)], key="borough",
+                          format_func=lambda code: names.get(code, ALL_LONDON),
+                          help="Show one borough's areas: the map zooms to it and the table lists only its "
+                               "areas. Flags and ranks still compare every area in London.", width=320)
+    return chosen or None
+
+
 def open_profile(area_code: str) -> None:
     """Open an area's profile (a map click): the area goes into the URL and the session, then the page switches."""
     st.query_params["area"] = area_code
     st.session_state["area"] = area_code
     st.switch_page("pages/3_Area_profile.py")
+
+
+def open_selected_row(event: object, codes: Sequence[str]) -> None:
+    """Open the profile of the row clicked in a table (``st.dataframe(..., on_select="rerun")``), if any.
+
+    A selected row or a selected cell both count, so a click anywhere in a row opens it.
+    ``codes`` are the area codes of the table's rows in the order given to ``st.dataframe``
+    (a selection names rows by position, whatever order the user sorted them into).
+    """
+    try:
+        selection = event.selection  # type: ignore[attr-defined]
+        rows = [*selection.get("rows", []), *(cell[0] for cell in selection.get("cells", []))]
+    except (AttributeError, TypeError, IndexError):
+        return
+    if rows and 0 <= rows[0] < len(codes):
+        open_profile(str(codes[rows[0]]))
 
 
 def pick_area(names: dict[str, str], current: str | None) -> str:

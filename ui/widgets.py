@@ -244,6 +244,29 @@ def compare_frame(picked: pd.DataFrame, label: str) -> pd.DataFrame:
     return pd.DataFrame(list(fields.values()), index=list(fields), columns=headers)
 
 
+PRIORITY_COLUMNS = {"rank": "Rank", "area_name": "Area", "borough_name": "Borough", "value": "",
+                    "rate_lo": "Rate low", "rate_hi": "Rate high", "trust": "Trust", "trust_lo": "Trust low",
+                    "trust_hi": "Trust high", "trust_source_level": "Trust figure from", "class_label": "Class",
+                    "robustness_periods": "Also flagged in earlier periods",
+                    "robustness_settings": "Under nearby thresholds", "reason": "Why"}
+
+
+def priority_table(rows: pd.DataFrame, label: str) -> object:
+    """Show priority-table rows (trust in percent), selectable by a click anywhere in a row; return the event.
+
+    ``label`` names the crime value column. A click on a cell selects that cell, a click on
+    the row's box selects the row; either names a position in ``rows``
+    (``state.open_selected_row`` opens that area's profile).
+    """
+    columns = {**PRIORITY_COLUMNS, "value": label}
+    shares = ["Trust", "Trust low", "Trust high"]
+    frame = percent_points(rows[list(columns)].rename(columns=columns), shares)
+    config = {**{c: st.column_config.NumberColumn(format="%.0f%%") for c in shares},
+              **{c: st.column_config.NumberColumn(format="%,.1f") for c in (label, "Rate low", "Rate high")}}
+    return st.dataframe(frame, key="priority_table", hide_index=True, width="stretch", column_config=config,
+                        on_select="rerun", selection_mode=["single-row", "single-cell"])
+
+
 def neighbour_list(table: pd.DataFrame, codes: list[str], current: state.Compared, *, level: str) -> None:
     """List neighbouring areas with their class, each with “Open” (its profile) and “Compare” (add it) buttons.
 
