@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
 from data_sources._limits import check_size
+from data_sources._sniff import HEAD_BYTES, sniff
 from data_sources.errors import InputFileError
 
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
@@ -27,7 +29,8 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
     """Read a CSV as strings, checking it exists, is non-empty and has ``required`` columns.
 
     Strips a UTF-8 byte-order mark and surrounding whitespace from the header, because
-    ONS and GLA files often carry both. Files over the input size limit
+    ONS and GLA files often carry both. A file that is not text (an HTML error page, a
+    workbook, an image, a PDF) is refused naming what it is (``data_sources._sniff``). Files over the input size limit
     (``$CRIME_TRUST_MAX_INPUT_MB``) are refused before they are read.
     """
     if not path.is_file():
@@ -36,14 +39,21 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
         raise InputFileError(path, "file is empty (0 bytes)", hint="re-download or re-export it")
     check_size(path)
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        head = fh.read(HEAD_BYTES)
+    what = sniff(head)
+    if what is not None and _compressed_as_named(path, what):
+        pass
+    elif what == "UTF-16 text" or b"\x00" in head[:4]:
         raise InputFileError(path, "is UTF-16 text, not UTF-8", line=1,
                              hint="re-save it as 'CSV UTF-8' (in Excel: Save As → CSV UTF-8)")
+    elif what is not None:
+        raise InputFileError(path, f"is {what}, not a CSV file",
+                             hint="check that this is the right file, or download it again")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)  # type: ignore[call-overload]
     except UnicodeDecodeError as e:
-        line = _first_non_utf8_line(path)
+        with open(path, "rb") as fh:
+            line = first_non_utf8_line(fh)
         raise InputFileError(path, f"is not UTF-8 text ({e.reason})", line=line,
                              hint="re-save it as UTF-8 (it may be Latin-1 or Windows-1252)") from e
     except pd.errors.EmptyDataError as e:
@@ -61,14 +71,29 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
     return frame
 
 
-def _first_non_utf8_line(path: Path) -> int | None:
-    """1-based number of the first line that is not valid UTF-8 (pandas only gives a chunk offset)."""
-    with open(path, "rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return i
+def _compressed_as_named(path: Path, what: str) -> bool:
+    """A gzip or zip file named as one is fine: pandas decompresses it by its extension."""
+    return (what.startswith("a gzip") and path.suffix == ".gz") or (what == "a ZIP archive" and path.suffix == ".zip")
+
+
+def first_non_utf8_line(stream: IO[bytes]) -> int | None:
+    r"""1-based number of the first line of a binary stream that is not valid UTF-8, or None.
+
+    Parsers report only a byte or chunk offset; this finds the line to name in the message.
+    Shared by this module and the police.uk street reader.
+
+    Examples
+    --------
+    >>> import io
+    >>> first_non_utf8_line(io.BytesIO(b"a,b\nCaf\xe9,1\n"))
+    2
+    >>> first_non_utf8_line(io.BytesIO("a,b\nCaf\u00e9,1\n".encode()))
+    """
+    for i, line in enumerate(stream, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return i
     return None
 
 
