@@ -303,9 +303,9 @@ def test_bad_upload_is_a_clear_error():
     from ui.uploads import validate_upload
     with pytest.raises(CrimeTrustError, match=r"my\.csv"):
         validate_upload("my.csv", b"area_code,period_end,measure_id,proportion\nE99999999,2023-12-31,trust_mps,0.5\n")
-    good = b"area_code,period_end,measure_id,proportion\nE09000030,2023-12-31,trust_mps,0.5\n"
-    frame = validate_upload("ok.csv", good)
-    assert len(frame) == 1
+    good = b"area_code;period_end;measure_id;proportion\r\nE09000030;31/12/2023;trust_mps;0,5\r\n"
+    checked = validate_upload("../Tower Hamlets.csv", good)
+    assert checked.name == "Tower Hamlets.csv" and checked.frame["proportion"].tolist() == [0.5]
 
 
 def test_ward_names_reach_tooltips_only_as_data():
