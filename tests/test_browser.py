@@ -25,8 +25,6 @@ import pytest
 from tests.browser_server import (
     ARTIFACTS,
     BROWSER_TEST_MARKS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     FIND_DECK_JS,
     IDLE_SELECTOR,
     ROOT,
@@ -63,14 +61,6 @@ def server() -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="browser-test-") as tmp, \
             running_app(Path(tmp) / "no-store", log_dir=Path(tmp)) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

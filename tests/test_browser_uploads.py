@@ -21,8 +21,6 @@ from data_sources.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from tests.browser_server import (
     ARTIFACTS,
     BROWSER_TEST_MARKS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE_SELECTOR,
     RUN_DONE_JS,
     WATCH_RUNS_JS,
@@ -49,14 +47,6 @@ def store() -> Iterator[Path]:
 def server(store: Path) -> Iterator[Server]:
     with running_app(store, log_dir=store.parent) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()
