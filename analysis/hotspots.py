@@ -297,6 +297,43 @@ def area_weights(display: gpd.GeoDataFrame | None) -> W:
         return queen_weights(display.reset_index(drop=True), id_column=id_column)
 
 
+def neighbours(weights: W, area_code: str) -> list[str]:
+    """Return the codes of the areas touching ``area_code`` (its queen neighbours), sorted.
+
+    The same contiguity the hot-spot statistics use, so the areas a profile lists as
+    neighbours are exactly those Gi* pools with it. An island has none; an unknown code
+    is an error naming it.
+
+    Parameters
+    ----------
+    weights
+        Contiguity weights, e.g. :func:`area_weights` of the ward or borough display polygons.
+    area_code
+        An area in the weights.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    AnalysisInputError
+        For a code that is not in the weights.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> grid = gpd.GeoDataFrame(geometry=[box(i, 0, i + 1, 1) for i in range(3)], index=["a", "b", "c"])
+    >>> neighbours(queen_weights(grid), "a"), neighbours(queen_weights(grid), "b")
+    (['b'], ['a', 'c'])
+    """
+    if area_code not in weights.neighbors:
+        msg = f"unknown area code {area_code!r}: not among the {weights.n} areas of these weights"
+        raise AnalysisInputError(msg)
+    return sorted(str(c) for c in weights.neighbors[area_code])
+
+
 def hotspot_columns(table: pd.DataFrame, weights: W, *, permutations: int = 999, seed: int = 0,
                     bivariate: bool = True) -> pd.DataFrame:
     """Return Gi* hot-spot and bivariate local Moran columns for a priority table (slow: call on demand).

@@ -188,6 +188,14 @@ class AnalysisTables:
             return in_borough, True
         raise UnknownAreaError(f"unknown area code {area_code!r}; expected a ward, a borough or {LONDON_CODE}")
 
+    def areas_in(self, level: str, borough_code: str) -> list[str]:
+        """Codes of the areas of a level inside a borough: its wards, or at borough level the borough itself.
+
+        An unknown borough has none (a link's value is checked by the caller).
+        """
+        index = self.area_index(level)
+        return index.loc[index["borough_code"] == borough_code, "area_code"].astype(str).tolist()
+
     def borough_of(self, area_code: str) -> str | None:
         """The borough a ward lies in; None for a borough or an unknown code."""
         ward = self.wards.loc[self.wards["area_code"] == area_code, "borough_code"]

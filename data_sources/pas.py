@@ -27,6 +27,7 @@ import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
 
 from data_sources._csv import read_small_csv
+from data_sources._dialect import sniff_dialect_file
 from data_sources._limits import check_size
 from data_sources._sniff import EXCEL, sniff_file
 from data_sources.errors import InputFileError
@@ -228,18 +229,30 @@ def read_pas_workbook(path: Path, borough_codes: dict[str, str]) -> pd.DataFrame
     return TRUST.conform(pd.concat(parts, ignore_index=True))
 
 
-def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
-    """Read a user's trust table (comma-separated, TRUST columns) and validate it.
+#: The columns of a user's trust table: required, then optional.
+TRUST_TABLE_COLUMNS = ["area_code", "period_end", "measure_id", "proportion"]
+TRUST_TABLE_OPTIONAL = ["area_level", "measure_label", "sample_size"]
+#: Dates a trust table may hold: ISO, or day first as a UK or European spreadsheet writes them.
+TRUST_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
 
-    Required columns: ``area_code, period_end (YYYY-MM-DD), measure_id, proportion``;
-    optional ``area_level, measure_label, sample_size``.
+
+def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
+    """Read a user's trust table (TRUST columns) and validate it.
+
+    Required columns: ``area_code, period_end, measure_id, proportion``; optional
+    ``area_level, measure_label, sample_size``. The file may be separated by commas,
+    semicolons or tabs, with decimal points or decimal commas (a European Excel's "CSV"),
+    with or without a byte-order mark and CRLF line ends (``data_sources._dialect``).
+    ``period_end`` is ``YYYY-MM-DD`` or day first (``31/12/2023``, ``31.12.2023``), as a
+    spreadsheet re-saves it; a sample size may carry thousands separators.
 
     Parameters
     ----------
     known_areas
         Every valid area code → its level ('ward', 'borough', 'london').
     """
-    frame = read_small_csv(path, ["area_code", "period_end", "measure_id", "proportion"])
+    dialect = sniff_dialect_file(path, TRUST_TABLE_COLUMNS)
+    frame = read_small_csv(path, TRUST_TABLE_COLUMNS, sep=dialect.sep)
     if frame.empty:
         raise InputFileError(path, "has a header but no rows", hint="add at least one row")
     unknown = ~frame["area_code"].str.strip().isin(known_areas)
@@ -248,13 +261,17 @@ def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
         raise InputFileError(path, f"unknown area code {frame['area_code'].iloc[line - 2]!r} "
                              f"({int(unknown.sum())} row(s) in all)", line=line,
                              hint="use 2022 ward codes (E05…), borough codes (E09…) or E12000007 for London")
-    dates = pd.to_datetime(frame["period_end"].str.strip(), format="%Y-%m-%d", errors="coerce")
+    dates = _trust_dates(frame["period_end"].str.strip())
     if dates.isna().any():
         line = int(dates.isna().to_numpy().argmax()) + 2
-        raise InputFileError(path, f"period_end {frame['period_end'].iloc[line - 2]!r} is not YYYY-MM-DD", line=line,
+        raise InputFileError(path, f"period_end {frame['period_end'].iloc[line - 2]!r} is not a date "
+                             "(YYYY-MM-DD or DD/MM/YYYY)", line=line,
                              hint="write the survey period's last day, e.g. 2024-03-31")
     size_text = frame.get("sample_size", pd.Series("", index=frame.index)).str.strip()
-    sizes = pd.to_numeric(size_text.mask(size_text == ""), errors="coerce")
+    thousands = "." if dialect.decimal == "," else ","
+    digits = size_text.where(~size_text.str.fullmatch(rf"\d{{1,3}}(\{thousands}\d{{3}})+"),
+                             size_text.str.replace(thousands, "", regex=False))
+    sizes = pd.to_numeric(digits.mask(digits == ""), errors="coerce")
     bad_size = (size_text != "") & (sizes.isna() | (sizes <= 0) | (sizes % 1 != 0))
     if bad_size.any():
         line = int(bad_size.to_numpy().argmax()) + 2
@@ -273,3 +290,14 @@ def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
         "publication": UPLOAD,
     })
     return TRUST.conform(out)
+
+
+def _trust_dates(text: pd.Series) -> pd.Series:
+    """Parse each date with the first of ``TRUST_DATE_FORMATS`` that fits (NaT where none does)."""
+    dates = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in TRUST_DATE_FORMATS:
+        missing = dates.isna()
+        if not missing.any():
+            break
+        dates[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+    return dates

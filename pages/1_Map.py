@@ -6,6 +6,8 @@ view = state.sidebar(colouring=True, area=True)
 q = view.query
 st.title("Where crime is high and trust is low")
 widgets.data_banner()
+boroughs = data.area_names("borough")
+borough = state.pick_borough(boroughs)
 
 result = data.area_table(q, view.flags)
 if view.colouring == "hotspot":
@@ -14,6 +16,13 @@ table = result.table
 label = view.measure_label
 rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
+geometry = data.display_geometry(q.level)
+map_view, focus = maps.LONDON_VIEW, None
+if borough:  # zoom to the borough; areas outside it are set back and not ringed
+    inside = data.areas_in(q.level, borough)
+    rows, flagged = maps.dim_outside(rows, inside), [c for c in flagged if c in set(inside)]
+    focus = data.display_geometry("borough").get(borough)
+    map_view = maps.fit_view(maps.bounds([focus])) if focus else map_view
 
 with st.sidebar:
     st.header("Individual crimes")
@@ -25,8 +34,8 @@ if show_points:
 
 map_col, legend_col = st.columns([4, 1.3] if not view.meeting else [3, 2])
 with map_col:
-    deck = maps.area_deck(rows, data.display_geometry(q.level), data.borough_lines(), flagged=flagged,
-                          selected=view.area, extra_layers=[points_layer] if points_layer else [])
+    deck = maps.area_deck(rows, geometry, data.borough_lines(), flagged=flagged, selected=view.area,
+                          extra_layers=[points_layer] if points_layer else [], view=map_view, focus=focus)
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=640)
 with legend_col:
     if view.colouring == "bivariate":
@@ -36,6 +45,9 @@ with legend_col:
     else:
         widgets.sequential_legend(label, table["value"].min(), table["value"].max(), large=view.meeting)
     st.metric("Flagged areas", len(flagged))
+    if borough:
+        st.caption(f"In {boroughs[borough]}; {int(table['flagged'].sum())} in all London. "
+                   "Flags compare every area in London.")
 
 st.caption(f"{label}, {result.crime.start} to {result.crime.end}; "
            f"trust: {data.trust_measure_labels().get(view.trust_measure, view.trust_measure)}, latest survey year.")

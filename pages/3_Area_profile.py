@@ -3,7 +3,7 @@ import streamlit as st
 from ui import data, state, style, widgets
 
 style.apply_print_css()
-view = state.sidebar(area=True, compare=True)
+view = state.sidebar(area=True)
 q = view.query
 names = data.area_names(q.level)
 st.title("Area profile")
@@ -11,6 +11,7 @@ st.caption("Print-friendly: your browser's Print leaves out the sidebar and the 
 widgets.data_banner()
 
 area = state.pick_area(names, view.area)
+compared = state.compared(names, area)
 result = data.area_table(q, view.flags)
 table = result.table
 row = table.set_index("area_code").loc[area]
@@ -31,6 +32,10 @@ if row["trust"] != row["trust"]:
 st.write(f"**{row['class_label']}**" + (f" — flagged: {row['reason']}" if row["flagged"] else ""))
 widgets.rate_line(row, london)
 
+st.subheader("Neighbouring areas")
+st.caption("Areas sharing a boundary or a corner with this one (the neighbours the hot-spot analysis uses).")
+widgets.neighbour_list(table, data.neighbours(q.level, area), compared, level=q.level)
+
 st.subheader("Crime by month: this area, its borough and London")
 widgets.area_trend_chart(data.profile_trend(q, area), "crimes per 1,000 residents", large=view.meeting)
 st.subheader("Crime by type, month by month" if q.source == "police_uk" else "Crime by offence group, month by month")
@@ -44,9 +49,9 @@ st.subheader("Trust over time (borough figure, 95% intervals)")
 widgets.trust_chart(data.trust_table(view.trust_measure, "borough"), [str(row["borough_code"])], large=view.meeting)
 
 st.divider()
-st.header("Compare up to four areas")
-chosen = state.pick_compare(names)
-if chosen:
-    picked = table.set_index("area_code").loc[chosen]
-    st.dataframe(widgets.compare_frame(picked, label), key="compare_table", width="stretch")
+st.header("Compare")
+chosen = state.pick_compare(names, compared)
+picked = table.set_index("area_code").loc[chosen].reset_index()
+st.table(widgets.compare_frame(picked, label))
+if len(chosen) > 1:
     widgets.area_trend_chart(data.compare_trend(q, tuple(chosen)), "crimes per 1,000 residents", large=view.meeting)

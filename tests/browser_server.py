@@ -134,6 +134,19 @@ def running_app(store_dir: Path, *, log_dir: Path | None = None, timeout_s: floa
                              + "Traceback (most recent call last):" + found[0][-3000:])
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Launch Debian's headless Chromium through Playwright (sync API); close it at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 # --- shared browser helpers (JavaScript run in the page) ------------------------------------------
 
 #: Record every change of the app's script state (``data-test-script-state`` on ``stApp``:

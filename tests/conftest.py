@@ -59,3 +59,12 @@ def snapshot_tables():
     if not (snapshot / "manifest.json").is_file():
         pytest.skip("no committed snapshot")
     return load_tables(open_snapshot(snapshot))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium for a module of browser tests (``tests/browser_server.chromium``)."""
+    from tests.browser_server import chromium
+
+    with chromium() as b:
+        yield b

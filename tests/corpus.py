@@ -189,15 +189,32 @@ KNOWN_AREAS = {"E05013806": "ward", "E05013676": "ward", "E09000033": "borough",
 TRUST_FILE = "my_trust.csv"
 
 
-def trust_text(*, line: int | None = None, **values: str) -> str:
+def trust_text(*, line: int | None = None, sep: str = ",", decimal: str = ".", eol: str = "\n", bom: bool = False,
+               **values: str) -> str:
+    """A user's trust table; ``sep``, ``decimal``, ``eol`` and ``bom`` write it as another spreadsheet would."""
     header = ["area_code", "period_end", "measure_id", "proportion", "sample_size"]
     rows = [["E05013806", "2024-03-31", "trust_mps", "0.71", "120"],
             ["E09000033", "2024-03-31", "trust_mps", "0.74", "1450"],
             ["E12000007", "2024-03-31", "trust_mps", "0.73", ""]]
+    for row in rows:
+        row[3] = row[3].replace(".", decimal)
     if line:
         for k, v in values.items():
             rows[line - 2][header.index(k)] = v
-    return "\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n"
+    return ("\ufeff" if bom else "") + eol.join([sep.join(header)] + [sep.join(r) for r in rows]) + eol
+
+
+def _check_trust(result: Any) -> None:
+    assert list(result["area_code"]) == ["E05013806", "E09000033", "E12000007"]
+    assert np.allclose(result["proportion"], [0.71, 0.74, 0.73])
+    assert list(result["sample_size"].astype("Float64").fillna(-1)) == [120, 1450, -1]
+    assert (result["period_end"] == pd.Timestamp("2024-03-31")).all()
+
+
+#: A European Excel's "CSV": semicolons, decimal commas, a BOM, CRLF, dates re-saved day first
+#: and a sample size with a thousands point.
+EUROPEAN_EXCEL = trust_text(sep=";", decimal=",", eol="\r\n", bom=True, line=3, period_end="31.03.2024",
+                            sample_size="1.450")
 
 
 # Population ---------------------------------------------------------------------------------
@@ -411,8 +428,17 @@ CASES: list[Case] = [
          ("sample_size 'ten'",), "number of respondents", line=3),
     Case("trust_zero_sample_size", "trust", _write(TRUST_FILE, trust_text(line=2, sample_size="0")),
          ("sample_size '0'",), "number of respondents", line=2),
-    Case("trust_bad_period_end", "trust", _write(TRUST_FILE, trust_text(line=4, period_end="31/03/2024")),
-         ("'31/03/2024' is not YYYY-MM-DD",), "2024-03-31", line=4),
+    Case("trust_bad_period_end", "trust", _write(TRUST_FILE, trust_text(line=4, period_end="03/31/2024")),
+         ("'03/31/2024' is not a date", "YYYY-MM-DD or DD/MM/YYYY"), "2024-03-31", line=4),
+    Case("trust_png_named_csv", "trust", _write(TRUST_FILE, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)),
+         ("is a PNG image, not a CSV file",), "right file"),
+    Case("trust_european_excel", "trust", _write(TRUST_FILE, EUROPEAN_EXCEL), accepted=True, check=_check_trust),
+    Case("trust_tab_separated", "trust", _write(TRUST_FILE, trust_text(sep="\t")), accepted=True,
+         check=_check_trust),
+    Case("trust_day_first_dates", "trust", _write(TRUST_FILE, trust_text(line=2, period_end="31/03/2024")),
+         accepted=True, check=_check_trust),
+    Case("trust_quoted_thousands", "trust", _write(TRUST_FILE, trust_text(line=3, sample_size='"1,450"')),
+         accepted=True, check=_check_trust),
     Case("trust_empty", "trust", _write(TRUST_FILE, b""), ("file is empty",), "re-export"),
     Case("trust_header_only", "trust", _write(TRUST_FILE, trust_text().splitlines()[0] + "\n"),
          ("header but no rows",), "add at least one row"),

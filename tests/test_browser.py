@@ -25,8 +25,6 @@ import pytest
 from tests.browser_server import (
     ARTIFACTS,
     BROWSER_TEST_MARKS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     FIND_DECK_JS,
     IDLE_SELECTOR,
     ROOT,
@@ -64,14 +62,6 @@ def server() -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="browser-test-") as tmp, \
             running_app(Path(tmp) / "no-store", log_dir=Path(tmp)) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()
@@ -351,3 +341,131 @@ def test_plan_progress_meeting_mode(page, server):
     assert size >= 32
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     page.screenshot(path=str(SHOTS / "Plan_progress-meeting-mode.png"), full_page=True)
+
+
+# --- the planner's drill-down -----------------------------------------------------------------------
+
+LAMBETH = "E09000022"
+
+
+class Interactions:
+    """Count what a person does: each click or choice is one; typing into a box and choosing is one."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.steps: list[str] = []
+
+    def do(self, what: str, action) -> float:
+        """Do one interaction and wait for the rerun it causes; return the seconds it took."""
+        self.steps.append(what)
+        return _act(self.page, action)
+
+
+def _click_grid_row(page, row: int = 0) -> None:
+    """Click a data row of the first table, as a hand does: onto the row, a moment, press, release."""
+    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    header, height = 35, 33  # Streamlit's default header and row heights (px)
+    page.mouse.move(box["x"] + 150, box["y"] + header + height * row + height / 2)
+    page.wait_for_timeout(300)
+    page.mouse.down()
+    page.wait_for_timeout(80)
+    page.mouse.up()
+
+
+def _table_cells(page) -> dict[str, dict[str, str]]:
+    """The Compare table (an HTML st.table) as {column header: {row label: text}}."""
+    rows = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stTable"] tr')]
+        .map(tr => [...tr.querySelectorAll('th, td')].map(c => c.innerText.trim()))""")
+    header, *body = rows
+    return {col: {r[0]: r[i] for r in body} for i, col in enumerate(header) if i > 0}
+
+
+def test_borough_drill_down_in_four_interactions(page, server):
+    """"Which Lambeth wards are flagged for burglary, open the top one, compare it with a neighbour"."""
+    from analysis.priorities import FlagSettings, priority_table
+    from analysis.query import CrimeQuery
+    from analysis.tables import load_tables
+    from data_sources.store import open_snapshot
+
+    _open(page, server, "Priority_areas")
+    you = Interactions(page)
+    you.do("choose BURGLARY in Offence groups", lambda: _multiselect_choose(page, "Offence groups", "BURGLARY"))
+    you.do("type 'Lamb' in Borough and press Enter", lambda: _type_and_choose(page, "borough", "Lamb"))
+    params = parse_qs(urlsplit(page.url).query)
+    assert params.get("borough") == [LAMBETH] and params.get("groups") == ["BURGLARY"]
+    assert "in Lambeth" in page.locator('[data-testid="stMetric"]').first.inner_text()
+    page.screenshot(path=str(SHOTS / "drill-1-Priority_areas-Lambeth-burglary.png"), full_page=True)
+
+    q = CrimeQuery(level="ward", crime_groups=("BURGLARY",), start=params["start"][0], end=params["end"][0])
+    table = priority_table(load_tables(open_snapshot(SNAPSHOT)), q, FlagSettings()).table.set_index("area_code")
+    lambeth = table[(table["borough_code"] == LAMBETH) & table["flagged"]]
+    top = str(lambeth.index[0])
+    you.steps.append("click the top row")
+    _click_grid_row(page, 0)
+    page.wait_for_url("**/Area_profile**", timeout=TIMEOUT_MS)
+    page.wait_for_selector(IDLE_SELECTOR)
+    page.get_by_role("heading", name=table.loc[top, "area_name"], exact=True).wait_for()
+    assert parse_qs(urlsplit(page.url).query).get("area") == [top]
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    page.screenshot(path=str(SHOTS / "drill-2-Area_profile-top-ward.png"), full_page=True)
+
+    first = page.locator('[class*="st-key-add_compare_"]').first
+    neighbour = next(c for c in first.get_attribute("class").split() if c.startswith("st-key-add_compare_"))
+    neighbour = neighbour.removeprefix("st-key-add_compare_")
+    you.do("press Compare beside the first neighbour", lambda: first.get_by_role("button").click())
+    assert len(you.steps) <= 4, you.steps
+    assert parse_qs(urlsplit(page.url).query).get("compare") == [neighbour]
+
+    shown = _table_cells(page)
+    expected = table.loc[[top, neighbour]]
+    assert list(shown) == expected["area_name"].tolist()   # the ward viewed first, then the neighbour
+    for code, row in expected.iterrows():
+        cells = shown[row["area_name"]]
+        assert cells["Borough"] == row["borough_name"], code
+        assert cells["Class"] == row["class_label"], code
+        assert cells["Rank"] == str(int(row["rank"])), code
+        assert cells["Flagged"] == ("yes" if row["flagged"] else "no"), code
+        assert cells["Trust figure from"] == row["trust_source_level"], code
+        assert cells["crimes per 1,000 residents"] == f"{row['value']:,.1f}", code
+        assert cells["Trust (95% interval)"] == (f"{row['trust']:.0%} ({row['trust_lo']:.0%}–"
+                                                 f"{row['trust_hi']:.0%})"), code
+    page.locator('[data-testid="stTable"]').scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "drill-3-Compare-with-neighbour.png"), full_page=True)
+    (ARTIFACTS / "browser-drill-down.json").write_text(json.dumps(
+        {"interactions": len(you.steps), "steps": you.steps, "top": top, "neighbour": neighbour}, indent=1))
+
+    # Back to the list from the menu: the borough is kept and the old row click does not reopen a profile.
+    _act(page, lambda: page.get_by_role("link", name="Priority areas").click())
+    page.wait_for_timeout(1500)
+    assert page.locator("h1").first.inner_text().strip() == PAGES["Priority_areas"]
+    assert parse_qs(urlsplit(page.url).query).get("borough") == [LAMBETH]
+
+
+def _multiselect_choose(page, label: str, option: str) -> None:
+    """Open a multiselect and click one option (its list stays open, as it does for a person)."""
+    _widget(page, "stMultiSelect", label).locator("input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _type_and_choose(page, key: str, text: str) -> None:
+    """Click a selectbox (by its key), type the start of an option and press Enter."""
+    page.locator(f".st-key-{key} input").first.click()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def test_map_zooms_to_the_chosen_borough(page, server):
+    from shapely.geometry import Point
+
+    from data_sources.store import open_snapshot
+
+    _open(page, server, "Map", f"borough={LAMBETH}")
+    variance, colours = _map_drawn(page, "Map-Lambeth")
+    assert variance > 200 and colours > 20, f"the map looks blank: variance {variance:.0f}, {colours} colours"
+    assert page.evaluate(FIND_DECK_JS), "deck.gl instance not found"
+    centre, zoom = page.evaluate("() => { const v = window.__deck.getViewports()[0]; "
+                                 "return [[v.longitude, v.latitude], v.zoom]; }")
+    boroughs = open_snapshot(SNAPSHOT).read("boroughs_display").set_index("area_code")
+    assert boroughs.loc[LAMBETH, "geometry"].contains(Point(centre)), centre
+    assert zoom > 10.5, zoom   # London whole is 9.2
+    page.screenshot(path=str(SHOTS / "Map-Lambeth.png"), full_page=True)

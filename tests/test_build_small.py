@@ -110,3 +110,22 @@ def test_confirmed_trust_upload_is_read_by_every_build(small_data: Path, tmp_pat
     assert wards["proportion"].tolist() == [0.61, 0.72]
     assert wards["sample_size"].tolist() == [120, 95]
     assert any("ward_trust.csv: 2 rows (ward level)" in n for n in manifest["sources"]["pas"]["notes"])
+
+
+def test_a_european_excel_upload_saved_under_its_name_reaches_the_store_and_manifest(small_data: Path,
+                                                                                     tmp_path: Path) -> None:
+    """Semicolons, decimal commas, BOM, CRLF, day-first dates: kept under the user's name, read by the build."""
+    from data_sources.uploads import save_upload, upload_name
+
+    store = tmp_path / "store"
+    name = upload_name("C:\\fakepath\\Lambeth wards (Excel).csv")
+    save_upload(store, name, ("\ufeffarea_code;period_end;measure_id;proportion;sample_size\r\n"
+                              "E05013570;31.12.2023;trust_mps;0,61;120\r\n"
+                              "E05013571;31.12.2023;trust_mps;0,72;1.095\r\n").encode())
+    manifest = build_store(small_data, store)
+    trust = open_store(store).read("trust")
+    wards = trust[trust["area_level"] == "ward"].sort_values("area_code")
+    assert wards["proportion"].tolist() == [0.61, 0.72]
+    assert wards["sample_size"].tolist() == [120, 1095]
+    listed = [f["path"] for f in manifest["sources"]["pas"]["files"]]
+    assert "inputs/uploads/Lambeth wards (Excel).csv" in listed

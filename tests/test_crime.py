@@ -150,3 +150,14 @@ def test_a_gap_month_is_missing_not_a_drop() -> None:
     # A reported gap that an earlier release covered ('missing': false) stays in.
     covered = tiny_tables(manifest_extra={"currency": {"mps_ward": {"gaps": [{"month": "2024-02", "missing": False}]}}})
     assert monthly_trend(covered, CrimeQuery(start="2024-01", end="2024-04"))["month"].tolist()[1] == "2024-02"
+
+
+@pytest.mark.parametrize(("level", "borough", "expected"), [
+    ("ward", B1, [W1, W2, W3]),
+    ("ward", B2, [W4, W5]),
+    ("ward", CITY, [CITY]),             # the City is one area at both levels
+    ("borough", B2, [B2]),              # at borough level, the borough itself
+    ("ward", "E09999999", []),          # unknown: none (links are checked in ui/state.py)
+])
+def test_areas_in_a_borough(tiny: AnalysisTables, level: str, borough: str, expected: list) -> None:
+    assert tiny.areas_in(level, borough) == expected

@@ -13,7 +13,15 @@ from libpysal.weights import W, w_subset
 from scipy import stats
 from shapely.geometry import box
 
-from analysis.hotspots import benjamini_hochberg, bivariate_local_moran, getis_ord_gi_star, queen_weights
+from analysis.errors import AnalysisInputError
+from analysis.hotspots import (
+    area_weights,
+    benjamini_hochberg,
+    bivariate_local_moran,
+    getis_ord_gi_star,
+    neighbours,
+    queen_weights,
+)
 
 SIDE = 5
 IDS = [f"W{r}{c}" for r in range(SIDE) for c in range(SIDE)]
@@ -67,6 +75,30 @@ def test_queen_weights_by_column_and_island_warning() -> None:
     with pytest.warns(UserWarning, match="1 area.*ISLAND"):
         w = queen_weights(grid(extra=True).reset_index(drop=True), id_column="code")
     assert w.id_order[-1] == "ISLAND" and w.islands == ["ISLAND"]
+
+
+@pytest.fixture(scope="module")
+def display_weights() -> W:
+    """Weights built the way the app builds them: from a display table with a ``ward_code`` column."""
+    table = grid(extra=True).rename(columns={"code": "ward_code"}).reset_index(drop=True)
+    return area_weights(table)
+
+
+@pytest.mark.parametrize(("area", "expected"), [
+    ("W00", ["W01", "W10", "W11"]),                                        # a corner: 3 neighbours
+    ("W04", ["W03", "W13", "W14"]),                                        # the other top corner
+    ("W20", ["W10", "W11", "W21", "W30", "W31"]),                          # an edge: 5
+    ("W22", ["W11", "W12", "W13", "W21", "W23", "W31", "W32", "W33"]),     # inside: 8, corners included
+    ("ISLAND", []),                                                        # touches nothing
+])
+def test_neighbours_are_the_queen_contiguity_of_the_display_polygons(display_weights: W, area: str,
+                                                                      expected: list) -> None:
+    assert neighbours(display_weights, area) == expected
+
+
+def test_neighbours_of_an_unknown_code_name_it(display_weights: W) -> None:
+    with pytest.raises(AnalysisInputError, match=r"'E05999999'.*26 areas"):
+        neighbours(display_weights, "E05999999")
 
 
 def test_gi_star_z_matches_esda_and_the_getis_ord_formula(weights: W) -> None:

@@ -34,6 +34,12 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def param(at: AppTest, key: str) -> str:
+    """One query parameter's value as the page wrote it."""
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
 def deck_json(at: AppTest) -> str:
     return at.get("deck_gl_json_chart")[0].proto.json
 
@@ -190,10 +196,83 @@ def test_area_profile_from_url_and_compare():
     assert not at.exception
     assert at.header[0].value == "Bethnal Green East"
     assert "trust is the borough's" in texts(at)
-    at.multiselect(key="compare").set_value(["E05009317", "E05009318", "E09000001"]).run()
+    assert at.table[0].value.columns.tolist() == ["Bethnal Green East"]  # the area viewed, before any pick
+    at.multiselect(key="compare").set_value(["E05009318", "E09000001"]).run()
     assert not at.exception
-    assert at.dataframe[0].value.shape[1] == 3
-    assert "not surveyed" in at.dataframe[0].value.to_string()
+    shown = at.table[0].value
+    assert shown.columns.tolist() == ["Bethnal Green East", "Blackwall & Cubitt Town", "City of London"]
+    assert shown.loc["Trust (95% interval)", "City of London"] == "not surveyed"
+
+
+def expected_compare(level: str, start: str, end: str, codes: list[str]):
+    """The priority-table rows of ``codes`` computed by analysis directly (the page's default settings)."""
+    from analysis.priorities import FlagSettings, priority_table
+    from analysis.query import CrimeQuery
+    from ui import data
+
+    q = CrimeQuery(source="mps_ward", level=level, start=start, end=end, measure="rate")
+    table = priority_table(data.tables(), q, FlagSettings()).table
+    return table.set_index("area_code").loc[codes]
+
+
+@pytest.mark.parametrize(("level", "area", "others"), [
+    ("ward", "E05014118", ["E05014117", "E05013806"]),        # Waterloo & South Bank; Vauxhall; St James's
+    ("ward", "E05009317", ["E09000001"]),                     # City of London: not surveyed, no Met counts
+    ("borough", "E09000022", ["E09000028", "E09000033", "E09000001"]),   # Lambeth; Southwark, Westminster, City
+])
+def test_compare_table_holds_each_areas_own_values(level, area, others):
+    """Every cell of Compare is its own area's figure from analysis (the table was once misaligned: all None)."""
+    at = run("pages/3_Area_profile.py", level=level, area=area, compare=[area, *others])
+    assert not at.exception
+    shown = at.table[0].value
+    rows = expected_compare(level, param(at, "start"), param(at, "end"), [area, *others])
+    assert shown.columns.tolist() == rows["area_name"].tolist()  # the area viewed first, once
+    got = {col: shown[col].to_dict() for col in shown.columns}
+    for code, row in rows.iterrows():
+        cells = got[row["area_name"]]
+        source = row["trust_source_level"]
+        assert cells["Borough"] == row["borough_name"]
+        assert cells["Class"] == row["class_label"]
+        assert cells["Rank"] == str(int(row["rank"]))
+        assert cells["Flagged"] == ("yes" if row["flagged"] else "no")
+        assert cells["Trust figure from"] == (source if isinstance(source, str) else "not surveyed")
+        assert cells["crimes per 1,000 residents"] == (f"{row['value']:,.1f}" if row["value"] == row["value"]
+                                                       else "no data")
+        trust = cells["Trust (95% interval)"]
+        assert trust == (f"{row['trust']:.0%} ({row['trust_lo']:.0%}–{row['trust_hi']:.0%})"
+                         if row["trust"] == row["trust"] else "not surveyed"), code
+    assert not any(v in ("None", "nan", "<NA>") for col in got.values() for v in col.values())
+
+
+def test_compare_keeps_the_viewed_area_and_at_most_three_more():
+    at = run("pages/3_Area_profile.py", area="E05014118",
+             compare=["E05014117", "E05013806", "E05014105", "E05011095", "E05014118"])
+    assert not at.exception
+    assert at.table[0].value.shape[1] == 4 and at.table[0].value.columns[0] == "Waterloo & South Bank"
+    assert "left out:" in texts(at)
+    assert at.multiselect(key="compare").value == ["E05014117", "E05013806", "E05014105"]
+    assert at.button(key="add_compare_E05013807").disabled  # full: the neighbour's button says so
+    at.multiselect(key="compare").set_value([]).run()
+    assert at.table[0].value.columns.tolist() == ["Waterloo & South Bank"]  # never empty: the area stays
+
+
+def test_neighbours_open_and_compare_in_one_click():
+    from analysis.hotspots import area_weights, neighbours
+    from ui import data
+
+    at = run("pages/3_Area_profile.py", area="E05014118")
+    expected = neighbours(area_weights(data.tables().wards_display), "E05014118")
+    listed = sorted(b.key.removeprefix("open_") for b in at.button if b.key.startswith("open_"))
+    assert listed == expected and "E05014117" in listed
+    assert "high crime, low trust" in "\n".join(m.value for m in at.markdown)
+    at.button(key="add_compare_E05014117").click().run()
+    assert at.table[0].value.columns.tolist() == ["Waterloo & South Bank", "Vauxhall"]
+    assert at.query_params["compare"] in ("E05014117", ["E05014117"])
+    assert at.button(key="add_compare_E05014117").disabled
+    at.button(key="open_E05014117").click().run()
+    assert at.header[0].value == "Vauxhall"
+    assert at.query_params["area"] in ("E05014117", ["E05014117"])
+    assert at.table[0].value.columns[0] == "Vauxhall"
 
 
 def test_city_of_london_profile_says_not_surveyed():
@@ -228,9 +307,9 @@ def test_bad_upload_is_a_clear_error():
     from ui.uploads import validate_upload
     with pytest.raises(CrimeTrustError, match=r"my\.csv"):
         validate_upload("my.csv", b"area_code,period_end,measure_id,proportion\nE99999999,2023-12-31,trust_mps,0.5\n")
-    good = b"area_code,period_end,measure_id,proportion\nE09000030,2023-12-31,trust_mps,0.5\n"
-    frame = validate_upload("ok.csv", good)
-    assert len(frame) == 1
+    good = b"area_code;period_end;measure_id;proportion\r\nE09000030;31/12/2023;trust_mps;0,5\r\n"
+    checked = validate_upload("../Tower Hamlets.csv", good)
+    assert checked.name == "Tower Hamlets.csv" and checked.frame["proportion"].tolist() == [0.5]
 
 
 def test_ward_names_reach_tooltips_only_as_data():
@@ -605,3 +684,86 @@ def test_plan_progress_download_equals_cli(tmp_path, media_files):
 def test_trust_page_says_which_publication_figures_come_from():
     at = run("pages/4_Trust.py")
     assert "Figures from: MOPAC PAS workbook" in texts(at) and "MOPAC dashboard (extracted)" in texts(at)
+
+
+LAMBETH = "E09000022"
+
+
+def test_priority_areas_borough_filter_lists_only_that_boroughs_flagged_areas():
+    from analysis.priorities import FlagSettings, priority_table
+    from analysis.query import CrimeQuery
+    from ui import data
+
+    at = run("pages/2_Priority_areas.py", borough=LAMBETH, groups="BURGLARY")
+    assert not at.exception
+    assert at.selectbox(key="borough").value == LAMBETH
+    shown = at.dataframe[0].value
+    q = CrimeQuery(level="ward", crime_groups=("BURGLARY",), start=param(at, "start"), end=param(at, "end"))
+    table = priority_table(data.tables(), q, FlagSettings()).table
+    lambeth = table[(table["borough_code"] == LAMBETH) & table["flagged"]]
+    assert len(lambeth) > 0
+    assert shown["Area"].tolist() == lambeth["area_name"].tolist()   # the borough's flagged wards, by rank
+    assert shown["Rank"].tolist() == lambeth["rank"].tolist()         # London-wide ranks
+    assert at.metric[0].value == f"{len(lambeth)} of {int((table['borough_code'] == LAMBETH).sum())} in Lambeth"
+    at.selectbox(key="borough").set_value("").run()
+    assert at.dataframe[0].value.shape[0] == int(table["flagged"].sum())
+    assert "borough" not in at.query_params
+
+
+def test_map_zooms_to_the_borough_and_sets_back_the_rest():
+    from ui import data, maps
+
+    spec = json.loads(deck_json(run("pages/1_Map.py", borough=LAMBETH)))
+    london = json.loads(deck_json(run("pages/1_Map.py")))
+    west, south, east, north = maps.bounds([data.display_geometry("borough")[LAMBETH]])
+    view = spec["initialViewState"]
+    assert west < view["longitude"] < east and south < view["latitude"] < north
+    assert view["zoom"] > london["initialViewState"]["zoom"] + 1
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    inside = set(data.areas_in("ward", LAMBETH))
+    for feature in layers["areas"]["data"]:
+        fill = feature["properties"]["fill"]
+        assert (len(fill) == 3) == (feature["properties"]["code"] in inside)
+        assert len(fill) == 3 or fill[3] == maps.DIMMED_ALPHA
+    assert "focus" in layers and "focus" not in {layer["id"] for layer in london["layers"]}
+    ringed = {f["properties"]["code"] for f in layers["areas"]["data"] if f["properties"].get("f")}
+    assert ringed and ringed <= inside
+
+
+@pytest.mark.parametrize(("page", "shows_picker"), [("pages/1_Map.py", True), ("pages/2_Priority_areas.py", True),
+                                                    ("pages/3_Area_profile.py", False), ("app.py", False)])
+def test_borough_is_kept_in_the_link_on_every_page(page, shows_picker):
+    at = run(page, borough=LAMBETH)
+    assert not at.exception
+    assert at.query_params["borough"] in (LAMBETH, [LAMBETH])
+    assert any(s.key == "borough" for s in at.selectbox) == shows_picker
+
+
+def test_unknown_borough_in_link_falls_back_to_all_london():
+    at = run("pages/2_Priority_areas.py", borough="../../etc/passwd")
+    assert not at.exception
+    assert at.selectbox(key="borough").value == ""
+    assert "not one this data has" in texts(at)
+    assert " in " not in at.metric[0].value
+
+
+@pytest.mark.parametrize("selection", [{"rows": [1]}, {"cells": [[1, "Area"]]}, {"cells": [[1, "Why"]]}],
+                         ids=["row-box", "name-cell", "other-cell"])
+def test_clicking_a_priority_row_opens_its_profile(selection):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["borough"] = LAMBETH
+    at.query_params["groups"] = "BURGLARY"
+    at.switch_page("pages/2_Priority_areas.py").run()
+    second = at.dataframe[0].value["Area"].iloc[1]
+    at.session_state["priority_table"] = {"selection": selection}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Area profile" and at.header[0].value == second
+    assert param(at, "area") == data_code(second) and param(at, "borough") == LAMBETH
+
+
+def data_code(name: str) -> str:
+    from ui import data
+
+    (code,) = [c for c, n in data.area_names("ward").items() if n == name]
+    return code

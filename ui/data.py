@@ -26,6 +26,7 @@ from analysis import street
 from analysis import trust as trust_mod
 from analysis.export import priorities_files, progress_files, zip_bytes
 from analysis.hotspots import area_weights, hotspot_columns
+from analysis.hotspots import neighbours as _neighbours
 from analysis.priorities import FlagSettings, PriorityBase, PriorityTable, flag_areas, priority_base
 from analysis.progress import Progress, ProgressSettings, plan_progress
 from analysis.query import CrimeQuery, months_available
@@ -242,6 +243,17 @@ def area_table(q: CrimeQuery, flags: FlagSettings) -> PriorityTable:
 def _weights(key: str, level: str) -> W:
     t = tables()
     return area_weights(t.wards_display if level == "ward" else t.boroughs_display)
+
+
+def neighbours(level: str, area_code: str) -> list[str]:
+    """Return the areas touching ``area_code`` at a level: the contiguity the hot-spot statistics use."""
+    with shown_errors():
+        return _neighbours(_weights(loaded().key, level), area_code)
+
+
+def areas_in(level: str, borough_code: str) -> list[str]:
+    """Return the codes of the wards in a borough (at borough level, the borough itself)."""
+    return tables().areas_in(level, borough_code)
 
 
 @st.cache_data(show_spinner="Finding hot spots (Gi*)…", max_entries=32)

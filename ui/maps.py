@@ -13,6 +13,7 @@ Escaping them here as well would show entities such as ``&#x27;`` to the user.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -31,6 +32,86 @@ AREA_LAYER = "areas"
 TOOLTIP = {"html": "<b>{n}</b><br/>{t}",
            "style": {"backgroundColor": "#fff", "color": "#000", "fontSize": "14px", "border": "1px solid #333",
                      "maxWidth": "360px", "whiteSpace": "pre-line"}}
+
+
+#: The map panel's size as drawn on the Map page (a 640 px high chart in a column about 760 px
+#: wide on a 1400 px window with the sidebar open), used to fit a borough into view.
+MAP_SIZE_PX = (760, 640)
+#: deck.gl's Web Mercator world is 512 px wide at zoom 0.
+_WORLD_PX = 512
+#: Fill opacity (0-255) of areas outside the chosen borough: visible as context, plainly set back.
+DIMMED_ALPHA = 50
+
+
+def bounds(geometries: Iterable[dict]) -> tuple[float, float, float, float]:
+    """Return ``(west, south, east, north)`` of GeoJSON geometries (any nesting of coordinates).
+
+    Examples
+    --------
+    >>> bounds([{"type": "Polygon", "coordinates": [[[0, 1], [2, 1], [2, 4], [0, 1]]]},
+    ...         {"type": "Point", "coordinates": [-1, 2]}])
+    (-1, 1, 2, 4)
+    """
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c: list) -> None:
+        if c and isinstance(c[0], int | float):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for part in c:
+                walk(part)
+
+    for geom in geometries:
+        walk(geom["coordinates"])
+    if not xs:
+        raise ValueError("no coordinates to bound")
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _mercator_y(lat: float) -> float:
+    """Web Mercator y of a latitude as a fraction of the world's height (0 at the top)."""
+    return 0.5 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / (2 * math.pi)
+
+
+def _latitude(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp((0.5 - y) * 2 * math.pi)) - math.pi / 2)
+
+
+def fit_view(box: tuple[float, float, float, float], *, size_px: tuple[int, int] = MAP_SIZE_PX,
+             padding: float = 0.08, base: pdk.ViewState = LONDON_VIEW) -> pdk.ViewState:
+    """Return the view that shows a ``(west, south, east, north)`` box whole, centred, in a map of ``size_px``.
+
+    The zoom is the largest at which the box (plus ``padding`` of the map on each side)
+    fits both ways in Web Mercator, capped by ``base``'s zoom limits; the centre is the
+    box's centre in Mercator (not the mean latitude, which sits slightly south).
+
+    Examples
+    --------
+    A box 1/512 of the world wide (360/512 degrees) at the equator fills a 512 px map at zoom 9:
+
+    >>> v = fit_view((0.0, -0.1, 360 / 512, 0.1), size_px=(512, 512), padding=0.0)
+    >>> round(v.zoom, 6), round(v.longitude, 7), round(v.latitude, 6)
+    (9.0, 0.3515625, 0.0)
+    """
+    west, south, east, north = box
+    width, height = size_px
+    usable = 1 - 2 * padding
+    top, bottom = _mercator_y(north), _mercator_y(south)
+    spans = [(width * usable, (east - west) / 360), (height * usable, bottom - top)]
+    zoom = min(math.log2(px / (_WORLD_PX * frac)) if frac > 0 else base.max_zoom for px, frac in spans)
+    zoom = max(base.min_zoom, min(base.max_zoom, zoom))
+    return pdk.ViewState(latitude=_latitude((top + bottom) / 2), longitude=(west + east) / 2, zoom=zoom,
+                         min_zoom=base.min_zoom, max_zoom=base.max_zoom)
+
+
+def dim_outside(rows: pd.DataFrame, inside: Iterable[str], *, alpha: int = DIMMED_ALPHA) -> pd.DataFrame:
+    """Return ``rows`` (from :func:`map_rows`) with areas not in ``inside`` filled faintly (RGBA)."""
+    keep = set(inside)
+    fills = [tuple(fill) if code in keep else (*fill[:3], alpha)
+             for code, fill in zip(rows["area_code"], rows["fill"], strict=True)]
+    return rows.assign(fill=fills)
 
 
 _FLAG_LINE = list(style.FLAG_UNDER)
@@ -71,7 +152,7 @@ def _features(geometry: Mapping[str, dict], rows: pd.DataFrame, flagged: set[str
 def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: list[dict], *,
               flagged: Sequence[str] = (), selected: str | None = None,
               extra_layers: Sequence[pdk.Layer] = (), opacity: float = 0.85,
-              view: pdk.ViewState = LONDON_VIEW) -> pdk.Deck:
+              view: pdk.ViewState = LONDON_VIEW, focus: dict | None = None) -> pdk.Deck:
     """Draw a map of areas filled by ``rows['fill']`` with borough outlines and flagged areas ringed.
 
     Parameters
@@ -90,7 +171,9 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
     selected
         An area code to outline as the current selection.
     view
-        Where the map opens (``SMALL_VIEW`` fits London into a small panel).
+        Where the map opens (``SMALL_VIEW`` fits London into a small panel; see :func:`fit_view`).
+    focus
+        A GeoJSON geometry (a chosen borough) to outline thickly in black.
     """
     flag_set = set(flagged)
     # pydeck turns every string into a deck.gl expression, so a literal string is quoted twice.
@@ -111,6 +194,11 @@ def area_deck(rows: pd.DataFrame, geometry: Mapping[str, dict], borough_lines: l
         layers.append(pdk.Layer("GeoJsonLayer", id="selected",
                                 data=[{"type": "Feature", "geometry": geometry[selected], "properties": {}}],
                                 stroked=True, filled=False, get_line_color=list(style.SELECTED),
+                                line_width_min_pixels=4))
+    if focus is not None:
+        layers.append(pdk.Layer("GeoJsonLayer", id="focus", data=[{"type": "Feature", "geometry": focus,
+                                                                   "properties": {}}],
+                                stroked=True, filled=False, get_line_color=list(style.FLAG_UNDER),
                                 line_width_min_pixels=4))
     layers.extend(extra_layers)
     return CompactDeck(map_provider=None, layers=layers, initial_view_state=view, tooltip=TOOLTIP)

@@ -34,6 +34,7 @@ METHODS = {"percentile": "Compare areas with each other (percentiles)",
 COLOURINGS = {"bivariate": "Crime × trust (3×3)", "measure": "Crime measure only",
               "hotspot": "Hot spots of crime (Gi*)"}
 CUSTOM = "Custom range"
+ALL_LONDON = "All London"
 DEFAULT_PERIOD = "Last 12 months"
 
 #: Flag thresholds as exact fractions in canonical text (the URL form): thirds stay "2/3" and
@@ -80,7 +81,6 @@ class View:
     flags: FlagSettings = field(default_factory=FlagSettings)
     colouring: str = "bivariate"
     area: str | None = None
-    compare: tuple[str, ...] = ()
     meeting: bool = False
     notices: tuple[str, ...] = field(default=(), compare=False)
 
@@ -214,7 +214,7 @@ def _menu() -> None:
 
 
 def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False,
-            compare: bool = False, period: bool = True) -> View:
+            period: bool = True) -> View:
     """Draw the shared sidebar controls for a page and return the validated selection.
 
     Parameters
@@ -225,8 +225,6 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         The page uses the crime period (Plan progress sets its own periods).
     area
         The page shows one selected area (``area`` in the URL).
-    compare
-        The page compares up to four areas (``compare`` in the URL).
     """
     st.set_page_config(page_title="London crime and trust", layout="wide")
     with st.sidebar:
@@ -236,6 +234,8 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     names = data.area_names()
     label = partial(measure_label, meeting=meeting)
     with st.sidebar:
+        boroughs = data.area_names("borough")
+        chosen_borough = r.one("borough", ["", *boroughs], "")
         source = r.one("src", list(SOURCES), "mps_ward")
         level = r.one("level", list(LEVELS), "ward")
         types, groups = data.crime_options(source)
@@ -278,13 +278,11 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
             st.select_slider("Trust at or below percentile", TRUST_THRESHOLDS, format_func=threshold_label,
                              key="tpct", disabled=method != "percentile")
         chosen = r.one("area", ["", *names], "") if area or "area" in st.query_params else ""
-        cmp = r.many("compare", list(names), limit=4) if compare else []
     params: dict[str, Any] = {"src": source, "level": level, "groups": sel_groups, "types": sel_types,
                               "measure": measure, "eb": smoothed, "start": start, "end": end,
                               "colour": view_colouring, "trust": trust_measure, "method": method, "cpct": crime_pct,
-                              "tpct": trust_pct, "area": chosen or None}
-    if compare:
-        params["compare"] = cmp
+                              "tpct": trust_pct, "area": chosen or None,
+                              "borough": chosen_borough or None}
     _write(params)
     for notice in r.notices:
         st.caption(notice)
@@ -293,7 +291,7 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     flags = FlagSettings(method=method, crime_pct=threshold_value(crime_pct),
                          trust_pct=threshold_value(trust_pct), trust_measure=trust_measure)
     return View(query=q, flags=flags, colouring=view_colouring, area=chosen or None,
-                compare=tuple(cmp), meeting=meeting, notices=tuple(r.notices))
+                meeting=meeting, notices=tuple(r.notices))
 
 
 def _period(r: _Reader, presets: dict[str, tuple[str, str]], available: list[str],
@@ -346,11 +344,39 @@ def pick_boroughs(names: dict[str, str], default: list[str]) -> list[str]:
     return chosen
 
 
+def pick_borough(names: dict[str, str]) -> str | None:
+    """Draw the borough filter (``borough`` in the URL, read and kept by :func:`sidebar` on every page).
+
+    Returns the chosen borough's code, or None for all of London.
+    """
+    chosen = st.selectbox("Borough", ["", *sorted(names, key=names.get)], key="borough",
+                          format_func=lambda code: names.get(code, ALL_LONDON),
+                          help="Show one borough's areas: the map zooms to it and the table lists only its "
+                               "areas. Flags and ranks still compare every area in London.", width=320)
+    return chosen or None
+
+
 def open_profile(area_code: str) -> None:
     """Open an area's profile (a map click): the area goes into the URL and the session, then the page switches."""
     st.query_params["area"] = area_code
     st.session_state["area"] = area_code
     st.switch_page("pages/3_Area_profile.py")
+
+
+def open_selected_row(event: object, codes: Sequence[str]) -> None:
+    """Open the profile of the row clicked in a table (``st.dataframe(..., on_select="rerun")``), if any.
+
+    A selected row or a selected cell both count, so a click anywhere in a row opens it.
+    ``codes`` are the area codes of the table's rows in the order given to ``st.dataframe``
+    (a selection names rows by position, whatever order the user sorted them into).
+    """
+    try:
+        selection = event.selection  # type: ignore[attr-defined]
+        rows = [*selection.get("rows", []), *(cell[0] for cell in selection.get("cells", []))]
+    except (AttributeError, TypeError, IndexError):
+        return
+    if rows and 0 <= rows[0] < len(codes):
+        open_profile(str(codes[rows[0]]))
 
 
 def pick_area(names: dict[str, str], current: str | None) -> str:
@@ -369,13 +395,75 @@ def pick_area(names: dict[str, str], current: str | None) -> str:
     return area
 
 
-def pick_compare(names: dict[str, str]) -> list[str]:
-    """Draw the Compare picker (up to four areas, ``compare`` in the URL) and return the codes."""
-    codes = sorted(names, key=names.get)
-    st.multiselect("Areas to compare", codes, format_func=names.get, key="compare", max_selections=4)
+#: Compare shows the area being viewed and up to this many more.
+COMPARE_OTHERS = 3
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The areas in Compare: the one viewed first, then the others; and notes on what a link held."""
+
+    codes: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The areas compared besides the one viewed."""
+        return self.codes[1:]
+
+    @property
+    def full(self) -> bool:
+        """Whether no further area can be added."""
+        return len(self.others) >= COMPARE_OTHERS
+
+
+def compared(names: dict[str, str], area: str) -> Compared:
+    """Return the areas in Compare, checked, before anything is drawn (the picker comes later on the page).
+
+    The area being viewed is always compared: it is not an option of the picker, so it cannot
+    be removed and cannot vanish. The others (``compare`` in the URL) are checked against this
+    level's areas: unknown codes from a link are dropped with a note, and more than three are
+    cut to three, naming those left out.
+    """
+    raw = _raw("compare", many=True)
+    given = [] if raw is _MISSING else [str(c) for c in (raw if isinstance(raw, list | tuple) else [raw])]
+    given = [c for c in dict.fromkeys(given) if c != area]
+    known = [c for c in given if c in names]
+    notes = []
+    if len(known) < len(given) and "compare" in st.query_params and "compare" not in st.session_state:
+        notes.append("The link's value for “compare” names areas this data does not have at this level; "
+                     "they are left out.")
+    if len(known) > COMPARE_OTHERS:
+        notes.append(f"Compare holds {names[area]} and {COMPARE_OTHERS} more areas; left out: "
+                     + ", ".join(names[c] for c in known[COMPARE_OTHERS:]) + ".")
+    st.session_state["compare"] = known[:COMPARE_OTHERS]
+    return Compared((area, *known[:COMPARE_OTHERS]), tuple(notes))
+
+
+def pick_compare(names: dict[str, str], current: Compared) -> list[str]:
+    """Draw the Compare picker (the areas besides the one viewed) and return every area compared, viewed first."""
+    area = current.codes[0]
+    for note in current.notes:
+        st.caption(note)
+    options = sorted((c for c in names if c != area), key=names.get)
+    st.multiselect(f"Compare {names[area]} with", options, format_func=names.get, key="compare",
+                   max_selections=COMPARE_OTHERS, placeholder=f"Pick up to {COMPARE_OTHERS} areas",
+                   help="Or press “Compare” beside a neighbouring area.")
     chosen = list(st.session_state["compare"])
-    st.query_params["compare"] = chosen
-    return chosen
+    _write({"compare": chosen})
+    return [area, *chosen]
+
+
+def add_to_compare(area_code: str) -> None:
+    """Add an area to Compare (a button's ``on_click``); a full or repeated addition changes nothing."""
+    current = list(st.session_state.get("compare") or [])
+    if area_code not in current and len(current) < COMPARE_OTHERS:
+        st.session_state["compare"] = [*current, area_code]
+
+
+def show_area(area_code: str) -> None:
+    """Show another area on the profile page (a button's ``on_click``): the area picker takes it."""
+    st.session_state["area"] = area_code
 
 
 def progress_settings(months: Sequence[str], trust_ends: Sequence[str]) -> ProgressSettings:
@@ -401,16 +489,6 @@ def progress_settings(months: Sequence[str], trust_ends: Sequence[str]) -> Progr
     for notice in r.notices:
         st.caption(notice)
     return ProgressSettings(start, end, trust)
-
-
-def open_selected_row(event: object, codes: Sequence[str]) -> None:
-    """Open the profile of the row clicked in a table (``st.dataframe(on_select="rerun")``), if any."""
-    try:
-        rows = event.selection["rows"]  # type: ignore[attr-defined]
-    except (AttributeError, KeyError, TypeError):
-        return
-    if rows:
-        open_profile(str(codes[rows[0]]))
 
 
 def choose_crime(source: str, crime_types: Sequence[str]) -> None:

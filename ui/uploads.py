@@ -1,70 +1,60 @@
-"""Uploading a user's trust table (validated, previewed, saved only on confirmation).
+"""The upload box for a user's trust table: checked, previewed, kept only on confirmation.
 
-An upload is written to a private temporary file only so that the project's own reader
-(``data_sources.pas.read_trust_table``) can validate it; nothing reaches the store unless
-the user presses the confirm button, and even then it goes to ``store/inputs/uploads``
-for the next build to pick up (``data_sources.build`` reads every CSV there), never into a
-live table.
+The checks and the keeping are ``data_sources.uploads`` (no Streamlit); this module draws
+them. A file is shown, confirmed and kept under the user's own file name (without folders),
+so the store's manifest lists it by that name; one upload is kept at a time, and the page
+says which earlier file a save would replace before the user confirms.
 """
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
 
 import streamlit as st
 
 from data_sources.build import UPLOADS
 from data_sources.errors import CrimeTrustError
-from data_sources.pas import read_trust_table
 from data_sources.settings import get_settings
-from data_sources.store import write_atomic_bytes
+from data_sources.uploads import MAX_UPLOAD_MB, CheckedUpload, check_upload, save_upload, saved_uploads, upload_name
 from ui import data, refresh
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
-
-def validate_upload(name: str, content: bytes) -> object:
-    """Return the validated trust frame, or raise CrimeTrustError naming the problem."""
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise CrimeTrustError(f"{name}: the file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB; "
-                              "upload a smaller trust table")
+def validate_upload(name: str, content: bytes) -> CheckedUpload:
+    """Check an upload against the open data's areas; raise CrimeTrustError naming the problem."""
     areas = data.tables().areas
     known = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str), strict=True))
-    cache = get_settings().cache_dir
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:  # inside the cache folder, removed at once
-        path = Path(tmp) / "upload.csv"  # never the user's file name: it is only a label
-        path.write_bytes(content)
-        try:
-            return read_trust_table(path, known)
-        except CrimeTrustError as e:
-            raise CrimeTrustError(str(e).replace(str(path), name)) from e
+    return check_upload(upload_name(name), content, known, get_settings().cache_dir)
 
 
 def trust_upload() -> None:
-    """Draw the upload box, the validation result and the confirm button."""
-    st.write("A CSV with columns `area_code, period_end (YYYY-MM-DD), measure_id, proportion` and optionally "
-             "`area_level, measure_label, sample_size` — for example ward-level survey results you hold.")
-    store = data.handle().kind == "store"
-    saved = sorted(p.name for p in (get_settings().store_dir / UPLOADS).glob("*.csv"))
+    """Draw the upload box, the check's result with a preview, and the confirm button."""
+    st.write("A CSV with columns `area_code, period_end, measure_id, proportion` and optionally "
+             "`area_level, measure_label, sample_size` — for example ward-level survey results you hold. "
+             "Separated by commas or semicolons, with decimal points or commas (as Excel saves CSV in your "
+             "region); dates as YYYY-MM-DD or DD/MM/YYYY.")
+    store_dir = get_settings().store_dir
+    saved = saved_uploads(store_dir)
     if saved:
-        st.caption(f"Saved uploads the build reads: {', '.join(saved)}.")
+        st.caption(f"Saved upload the build reads: {', '.join(saved)}. Saving another file replaces it.")
     refresh.rebuild_button()
-    upload = st.file_uploader("Trust table (CSV)", type=["csv"], key="trust_upload")
+    upload = st.file_uploader("Trust table (CSV)", type=["csv"], key="trust_upload", max_upload_size=MAX_UPLOAD_MB)
+    st.caption(f"Up to {MAX_UPLOAD_MB} MB. A larger file is marked red in the box and is not sent: save only the rows "
+               "you need, or split the table.")
     if upload is None:
         return
     try:
-        frame = validate_upload(upload.name, upload.getvalue())
+        checked = validate_upload(upload.name, upload.getvalue())
     except CrimeTrustError as e:
-        st.error(f"This file cannot be used: {e}")
+        st.error(f"This file cannot be used: {e}. Nothing was saved.")
         return
-    st.success(f"{len(frame)} rows read and checked. Preview (nothing is saved yet):")
-    st.dataframe(frame.head(50), key="upload_preview", width="stretch")
-    if st.button("Save for the next build", key="confirm_upload"):
-        folder = get_settings().store_dir / UPLOADS
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomic_bytes(folder / "trust_upload.csv", upload.getvalue())
-        rebuild = " (or press “Rebuild the store now” above)" if store else ""
-        st.success(f"Saved as {UPLOADS}/trust_upload.csv (replacing any earlier upload); "
-                   f"run `{refresh.BUILD_COMMAND}`{rebuild} to use it.")
+    name = checked.name
+    st.success(f"{name}: {len(checked.frame)} rows read and checked ({checked.dialect.describe()}). "
+               "Preview (nothing is saved yet):")
+    st.dataframe(checked.frame.head(50), key="upload_preview", width="stretch", hide_index=True,
+                 column_config={"period_end": st.column_config.DateColumn(format="YYYY-MM-DD")})
+    replaces = [n for n in saved if n != name] or [n for n in saved if n == name]
+    if replaces:
+        st.caption(f"Saving replaces the earlier upload {', '.join(replaces)}.")
+    if st.button(f"Save {name} for the next build", key="confirm_upload"):
+        replaced = save_upload(store_dir, name, upload.getvalue())
+        instead = f", replacing {', '.join(replaced)}" if replaced else ""
+        rebuild = " (or press “Rebuild the store now” above)" if data.handle().kind == "store" else ""
+        st.success(f"Saved {name} as {UPLOADS}/{name}{instead}; run `{refresh.BUILD_COMMAND}`{rebuild} to use it.")

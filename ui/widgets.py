@@ -13,7 +13,7 @@ import streamlit as st
 
 from analysis.periods import PLAN
 from data_sources.currency import currency_line
-from ui import data, style
+from ui import data, state, style
 
 _SWATCH = ('<div style="background: rgb({r},{g},{b}); height: {h}px; border: 1px solid #555;'
            ' border-radius: 2px;"></div>')
@@ -211,22 +211,82 @@ def outcomes_mix(frame: pd.DataFrame | None, note: str, *, large: bool = False) 
 
 
 def compare_frame(picked: pd.DataFrame, label: str) -> pd.DataFrame:
-    """The side-by-side table for Compare: one column per area."""
-    out = pd.DataFrame({
-        "Borough": picked["borough_name"].astype(str),
-        label: [fmt(v) for v in picked["value"]],
-        "Crime rate (95% interval)": [f"{fmt(r)} ({fmt(lo)}–{fmt(hi)})"
-                                      for r, lo, hi in zip(picked["rate"], picked["rate_lo"], picked["rate_hi"],
+    """The side-by-side table for Compare: one column per row of ``picked``, in its order.
+
+    ``picked`` holds priority-table rows (``area_code``, ``area_name``, ``borough_name``,
+    ``value``, the rate and trust intervals, ``trust_source_level``, ``class_label``,
+    ``flagged``, ``rank``). Values are taken by position, never aligned on an index, so
+    each column holds its own area's figures whatever the rows are indexed by. Columns
+    are headed by the area's name (with its code when two compared areas share a name).
+    """
+    rows = picked.reset_index(drop=True)
+    names = rows["area_name"].astype(str).tolist()
+    codes = rows["area_code"].astype(str).tolist()
+    headers = [f"{n} ({c})" if names.count(n) > 1 else n for n, c in zip(names, codes, strict=True)]
+    fields = {
+        "Borough": rows["borough_name"].astype(str).tolist(),
+        label: [fmt(v) for v in rows["value"]],
+        "Crime rate (95% interval)": [f"{fmt(r)} ({fmt(lo)}–{fmt(hi)})" if r == r else "no data"
+                                      for r, lo, hi in zip(rows["rate"], rows["rate_lo"], rows["rate_hi"],
                                                            strict=True)],
         "Trust (95% interval)": [f"{pct(t)} ({pct(lo)}–{pct(hi)})" if t == t else "not surveyed"
-                                 for t, lo, hi in zip(picked["trust"], picked["trust_lo"], picked["trust_hi"],
+                                 for t, lo, hi in zip(rows["trust"], rows["trust_lo"], rows["trust_hi"],
                                                       strict=True)],
-        "Trust figure from": picked["trust_source_level"].astype(str),
-        "Class": picked["class_label"].astype(str),
-        "Flagged": ["yes" if f else "no" for f in picked["flagged"]],
-        "Rank": picked["rank"].astype(int).astype(str),
-    }, index=picked["area_name"].astype(str))
-    return out.T
+        "Trust figure from": [s if isinstance(s, str) and s else "not surveyed" for s in rows["trust_source_level"]],
+        "Class": rows["class_label"].astype(str).tolist(),
+        "Flagged": ["yes" if f else "no" for f in rows["flagged"]],
+        "Rank": [str(int(r)) for r in rows["rank"]],
+    }
+    return pd.DataFrame(list(fields.values()), index=list(fields), columns=headers)
+
+
+PRIORITY_COLUMNS = {"rank": "Rank", "area_name": "Area", "borough_name": "Borough", "value": "",
+                    "rate_lo": "Rate low", "rate_hi": "Rate high", "trust": "Trust", "trust_lo": "Trust low",
+                    "trust_hi": "Trust high", "trust_source_level": "Trust figure from", "class_label": "Class",
+                    "robustness_periods": "Also flagged in earlier periods",
+                    "robustness_settings": "Under nearby thresholds", "reason": "Why"}
+
+
+def priority_table(rows: pd.DataFrame, label: str) -> object:
+    """Show priority-table rows (trust in percent), selectable by a click anywhere in a row; return the event.
+
+    ``label`` names the crime value column. A click on a cell selects that cell, a click on
+    the row's box selects the row; either names a position in ``rows``
+    (``state.open_selected_row`` opens that area's profile).
+    """
+    columns = {**PRIORITY_COLUMNS, "value": label}
+    shares = ["Trust", "Trust low", "Trust high"]
+    frame = percent_points(rows[list(columns)].rename(columns=columns), shares)
+    config = {**{c: st.column_config.NumberColumn(format="%.0f%%") for c in shares},
+              **{c: st.column_config.NumberColumn(format="%,.1f") for c in (label, "Rate low", "Rate high")}}
+    return st.dataframe(frame, key="priority_table", hide_index=True, width="stretch", column_config=config,
+                        on_select="rerun", selection_mode=["single-row", "single-cell"])
+
+
+def neighbour_list(table: pd.DataFrame, codes: list[str], current: state.Compared, *, level: str) -> None:
+    """List neighbouring areas with their class, each with “Open” (its profile) and “Compare” (add it) buttons.
+
+    ``table`` is the priority table (flagged first, by rank), so neighbours are listed in
+    that order. Buttons have keys ``open_<code>`` and ``add_compare_<code>``.
+    """
+    rows = table[table["area_code"].astype(str).isin(codes)]
+    if rows.empty:
+        st.caption("No neighbouring areas: this area touches no other in the boundary file.")
+        return
+    for rec in rows.itertuples(index=False):
+        code = str(rec.area_code)
+        text, open_col, compare_col = st.columns([6, 1.3, 1.3], vertical_alignment="center")
+        where = f" ({rec.borough_name})" if level == "ward" else ""
+        flag = f" · **flagged**, rank {int(rec.rank)}" if rec.flagged else ""
+        text.markdown(f"**{rec.area_name}**{where} — {rec.class_label}{flag}")
+        open_col.button("Open", key=f"open_{code}", on_click=state.show_area, args=(code,),
+                        help=f"Open the profile of {rec.area_name}", width="stretch")
+        added = code in current.others
+        compare_col.button("In Compare" if added else "Compare", key=f"add_compare_{code}",
+                           on_click=state.add_to_compare, args=(code,), disabled=added or current.full,
+                           help=(f"{rec.area_name} is in Compare below" if added else
+                                 "Compare holds four areas: remove one below first" if current.full else
+                                 f"Add {rec.area_name} to Compare below"), width="stretch")
 
 
 METHOD_SUMMARY = """
