@@ -282,20 +282,23 @@ def _area_rows(base_t: pd.DataFrame, now_t: pd.DataFrame, index: pd.DataFrame, g
     p0, p1 = base_t["trust"].to_numpy(dtype=float), now_t["trust"].to_numpy(dtype=float)
     d, d_lo, d_hi = newcombe_difference(p0, base_t["trust_n"].to_numpy(dtype=float), p1,
                                         now_t["trust_n"].to_numpy(dtype=float))
-    out = pd.DataFrame({
-        "area_code": base_t.index.astype(str), "area_name": index["area_name"].astype(str).to_numpy(),
-        "borough_name": index["borough_name"].astype(str).to_numpy(), "group": group,
+    codes = base_t.index.to_numpy(dtype=str)
+    columns = {
+        "area_code": codes, "area_name": index["area_name"].to_numpy(dtype=str),
+        "borough_name": index["borough_name"].to_numpy(dtype=str), "group": group,
         "population": index["population"].to_numpy(dtype=float),
         "baseline_count": base_t["count"].to_numpy(dtype=float), "baseline_value": base_t["value"].to_numpy(float),
         "latest_count": now_t["count"].to_numpy(dtype=float), "latest_value": now_t["value"].to_numpy(dtype=float),
         "change": change, "change_lo": lo, "change_hi": hi,
         "trust_baseline": p0, "trust_latest": p1, "trust_change": d * 100, "trust_change_lo": d_lo * 100,
         "trust_change_hi": d_hi * 100, "flagged_now": now_t["flagged"].to_numpy(dtype=bool),
-    })
-    out = out[has_data].reset_index(drop=True)
-    order = {g: k for k, g in enumerate(GROUPS)}
-    return out.sort_values(["group", "change", "area_code"], key=lambda s: s.map(order) if s.name == "group" else s,
-                           ignore_index=True)
+    }
+    # areas with data, by group (in GROUPS order), then change (NaN last), then code: sorted as arrays,
+    # before the frame is built, because this runs on every filter change
+    rank = np.array([GROUPS.index(g) for g in group], dtype=int)
+    kept = np.flatnonzero(has_data)
+    kept = kept[np.lexsort((codes[kept], change[kept], rank[kept]))]
+    return pd.DataFrame({name: values[kept] for name, values in columns.items()})
 
 
 def _group_value(chosen: Measure, count: float, harm: float, pop: float, km2: float) -> float:
@@ -390,11 +393,14 @@ def _monthly(tables: AnalysisTables, q: CrimeQuery, chosen: Measure, codes: pd.I
 def _crime_series(monthly: np.ndarray, members: dict[str, np.ndarray], index: pd.DataFrame, chosen: Measure,
                   months: list[str], available: set[str]) -> pd.DataFrame:
     """Per group and calendar quarter: crimes (or harm), the measure and its Poisson interval."""
-    quarters = pd.PeriodIndex(months, freq="M").asfreq("Q")
-    labels, quarter_id = np.unique(quarters.astype(str), return_inverse=True)
+    # quarters counted from 1970 Q1 ('YYYY-MM' → year * 4 + quarter), in plain numpy
+    numbers = np.array([(int(m[:4]) - 1970) * 4 + (int(m[5:7]) - 1) // 3 for m in months])
+    quarter_numbers, quarter_id = np.unique(numbers, return_inverse=True)
+    labels = np.array([f"{1970 + k // 4}Q{k % 4 + 1}" for k in quarter_numbers])
     held = np.bincount(quarter_id, weights=np.array([m in available for m in months], dtype=float))
     complete = (held == 3) & (np.bincount(quarter_id) == 3)
-    ends = pd.PeriodIndex(labels, freq="Q").end_time.normalize()
+    next_quarter = (quarter_numbers * 3 + 3).astype("datetime64[M]").astype("datetime64[us]")
+    ends = next_quarter - np.timedelta64(1, "D")  # the quarter's last day
     pop, km2 = index["population"].to_numpy(dtype=float), index["area_km2"].to_numpy(dtype=float)
     names = list(members)
     totals = np.concatenate([np.where(complete, np.bincount(quarter_id, weights=np.nansum(monthly[m], axis=0)), np.nan)

@@ -75,8 +75,8 @@ def measures_available(tables: AnalysisTables) -> tuple[tuple[str, str], ...]:
 
 def trust_periods(tables: AnalysisTables, measure_id: str) -> list[pd.Timestamp]:
     """Return the period ends published for a measure, oldest first."""
-    rows = _measure_rows(tables, measure_id)
-    return sorted(pd.to_datetime(rows["period_end"]).unique())
+    ends = np.unique(_measure_rows(tables, measure_id)["period_end"].to_numpy(dtype="datetime64[ns]"))
+    return [pd.Timestamp(end) for end in ends]
 
 
 def _measure_rows(tables: AnalysisTables, measure_id: str) -> pd.DataFrame:
@@ -105,13 +105,21 @@ def _resolve_period(tables: AnalysisTables, measure_id: str, period_end: object 
     return when
 
 
+def _intervals(level: np.ndarray, sample_size: object, proportion: np.ndarray,
+               n_per_quarter: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sample_n`` (published, else assumed) and Wilson ``lo``/``hi`` of trust rows, as arrays."""
+    assumed = np.where(level == "london", assumed_sample("london", n_per_quarter),
+                       assumed_sample("borough", n_per_quarter))
+    published = np.asarray(pd.to_numeric(sample_size, errors="coerce"), dtype=float)
+    sample_n = np.where(np.isnan(published), assumed, published)
+    lo, hi = wilson_ci(proportion, sample_n)
+    return sample_n, lo, hi
+
+
 def _with_intervals(rows: pd.DataFrame, n_per_quarter: float) -> pd.DataFrame:
     """Add ``sample_n`` (published, else assumed) and Wilson ``lo``/``hi`` to trust rows."""
-    assumed = np.where(rows["area_level"].to_numpy() == "london", assumed_sample("london", n_per_quarter),
-                       assumed_sample("borough", n_per_quarter))
-    published = pd.to_numeric(rows["sample_size"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    sample_n = np.where(np.isnan(published), assumed, published)
-    lo, hi = wilson_ci(rows["proportion"].to_numpy(dtype=float), sample_n)
+    sample_n, lo, hi = _intervals(rows["area_level"].to_numpy(), rows["sample_size"],
+                                  rows["proportion"].to_numpy(dtype=float), n_per_quarter)
     return rows.assign(sample_n=sample_n, lo=lo, hi=hi)
 
 
@@ -165,17 +173,14 @@ def london_trust(tables: AnalysisTables, measure_id: str, period_end: object | N
                  n_per_quarter: float = N_PER_QUARTER) -> tuple[float, float, float]:
     """Return London's (proportion, lo, hi) for a measure and period (default: latest)."""
     when = _resolve_period(tables, measure_id, period_end)
-    return _london_at(_rows_at(_measure_rows(tables, measure_id), when), n_per_quarter)
+    rows = _measure_rows(tables, measure_id)
+    at = ((rows["period_end"].to_numpy(dtype="datetime64[ns]") == np.datetime64(when, "ns"))
+          & (rows["area_level"].to_numpy() == "london"))
+    return _london_p(rows["proportion"].to_numpy(dtype=float)[at], n_per_quarter)
 
 
-def _rows_at(rows: pd.DataFrame, when: pd.Timestamp) -> pd.DataFrame:
-    """The rows of one period end."""
-    return rows[rows["period_end"].to_numpy() == np.datetime64(when, "ns")]
-
-
-def _london_at(rows: pd.DataFrame, n_per_quarter: float) -> tuple[float, float, float]:
-    """London's (proportion, lo, hi) among one period's rows, from the assumed London sample."""
-    london = rows["proportion"].to_numpy(dtype=float)[rows["area_level"].to_numpy() == "london"]
+def _london_p(london: np.ndarray, n_per_quarter: float) -> tuple[float, float, float]:
+    """(proportion, lo, hi) of London's published figure (NaN without one)."""
     if not len(london):
         return np.nan, np.nan, np.nan
     p = float(london[0])
@@ -183,10 +188,14 @@ def _london_at(rows: pd.DataFrame, n_per_quarter: float) -> tuple[float, float, 
     return p, float(lo), float(hi)
 
 
-def _lookup(codes: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``values`` of the row whose code is each key (NaN for None or an absent key)."""
+def _positions(codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The row of each key among ``codes`` (-1 for None or an absent key)."""
     position = {c: i for i, c in enumerate(codes)}
-    at = np.array([position.get(k, -1) if k is not None else -1 for k in keys], dtype=np.intp)
+    return np.array([position.get(k, -1) if k is not None else -1 for k in keys], dtype=np.intp)
+
+
+def _take(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values`` at the positions from ``_positions`` (NaN where there is none)."""
     return np.where(at >= 0, values[at] if len(values) else np.nan, np.nan)
 
 
@@ -228,35 +237,37 @@ def trust_for_areas(tables: AnalysisTables, measure_id: str, period_end: object 
         raise AnalysisInputError(f"unknown level {level!r}; choose from ['ward', 'borough']")
     when = _resolve_period(tables, measure_id, period_end)
     rows = _measure_rows(tables, measure_id)
-    now = _with_intervals(_rows_at(rows, when), n_per_quarter)
-    now_codes = now["area_code"].to_numpy(dtype=object)
-    base = _rows_at(rows, PLAN.trust_baseline)
+    # plain arrays, not frames: this runs on every filter change
+    ends = rows["period_end"].to_numpy(dtype="datetime64[ns]")
+    row_codes, row_levels = rows["area_code"].to_numpy(dtype=object), rows["area_level"].to_numpy(dtype=object)
+    proportion = rows["proportion"].to_numpy(dtype=float)
+    now = np.flatnonzero(ends == np.datetime64(when, "ns"))
+    base = np.flatnonzero(ends == np.datetime64(PLAN.trust_baseline, "ns"))
+    now_codes, now_p = row_codes[now], proportion[now]
+    sample_n, lo, hi = _intervals(row_levels[now], rows["sample_size"].to_numpy()[now], now_p, n_per_quarter)
     index = tables.area_index(level)
     codes = index["area_code"].to_numpy(dtype=object).astype(str)
     borough = index["borough_code"].to_numpy(dtype=object).astype(str)
-    own_codes, any_codes = set(now_codes[now["area_level"].to_numpy() == level]), set(now_codes)
+    own_codes, any_codes = set(now_codes[row_levels[now] == level]), set(now_codes)
     own = np.fromiter((c in own_codes for c in codes), bool, len(codes))
     in_borough = np.fromiter((b in any_codes for b in borough), bool, len(codes))
     key = np.where(own, codes, np.where(in_borough, borough, None))
     source_level = np.full(len(codes), None, dtype=object)
     source_level[key != None] = "borough"  # noqa: E711 (elementwise on an object array)
     source_level[own] = level
-
-    def pick(column: str, frame: pd.DataFrame = now) -> np.ndarray:
-        return _lookup(frame["area_code"].to_numpy(dtype=object), key, frame[column].to_numpy(dtype=float))
-
-    p = pick("proportion")
+    at_now, at_base = _positions(now_codes, key), _positions(row_codes[base], key)
+    p = _take(now_p, at_now)
     city = (codes == CITY_OF_LONDON_CODE) | (borough == CITY_OF_LONDON_CODE)
     note = np.where(city & np.isnan(p), CITY_NOTE,
                     np.where((source_level == "borough") & (level == "ward"), WARD_NOTE, ""))
-    l_p, l_lo, l_hi = _london_at(now, n_per_quarter)
-    out = pd.DataFrame({
-        "area_code": codes, "trust": p, "trust_lo": pick("lo"), "trust_hi": pick("hi"), "trust_n": pick("sample_n"),
-        "trust_source_level": pd.array(source_level, dtype="string"), "trust_note": note,
-        "trust_period_end": when, "trust_change_since_plan": p - pick("proportion", base),
+    l_p, l_lo, l_hi = _london_p(now_p[row_levels[now] == "london"], n_per_quarter)
+    return pd.DataFrame({
+        "area_code": codes, "trust": p, "trust_lo": _take(lo, at_now), "trust_hi": _take(hi, at_now),
+        "trust_n": _take(sample_n, at_now), "trust_source_level": pd.array(source_level, dtype="string"),
+        "trust_note": note, "trust_period_end": when,
+        "trust_change_since_plan": p - _take(proportion[base], at_base),
         "london_trust": l_p, "london_trust_lo": l_lo, "london_trust_hi": l_hi,
-    })
-    return out[AREA_TRUST_COLUMNS]
+    }, columns=AREA_TRUST_COLUMNS)
 
 
 
@@ -274,17 +285,21 @@ def borough_panel(tables: AnalysisTables, measure_id: str, *,
         ``tables.boroughs`` as columns.
     """
     rows = _measure_rows(tables, measure_id)
-    rows = _with_intervals(rows[rows["area_level"].to_numpy() == "borough"], n_per_quarter)
+    borough = np.flatnonzero(rows["area_level"].to_numpy() == "borough")
+    proportion = rows["proportion"].to_numpy(dtype=float)[borough]
+    sample_n, _, _ = _intervals(np.full(len(borough), "borough"), rows["sample_size"].to_numpy()[borough], proportion,
+                                n_per_quarter)
     codes = tables.boroughs["area_code"].astype(str).tolist()
-    ends = pd.DatetimeIndex(np.unique(rows["period_end"].to_numpy()))
-    at = ends.get_indexer(rows["period_end"].to_numpy()), pd.Index(codes).get_indexer(rows["area_code"].to_numpy())
-    keep = at[1] >= 0
+    ends, row_end = np.unique(rows["period_end"].to_numpy(dtype="datetime64[ns]")[borough], return_inverse=True)
+    row_code = pd.Index(codes).get_indexer(rows["area_code"].to_numpy()[borough])
+    keep = row_code >= 0
+    index = pd.DatetimeIndex(ends)
     frames = []
-    for column in ("proportion", "sample_n"):
+    for values in (proportion, sample_n):
         matrix = np.full((len(ends), len(codes)), np.nan)
-        matrix[at[0][keep], at[1][keep]] = rows[column].to_numpy(dtype=float)[keep]
-        frames.append(pd.DataFrame(matrix, index=ends, columns=codes))
-    return ends, frames[0], frames[1]
+        matrix[row_end[keep], row_code[keep]] = values[keep]
+        frames.append(pd.DataFrame(matrix, index=index, columns=codes))
+    return index, frames[0], frames[1]
 
 
 def publications(tables: AnalysisTables, measure_id: str) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
