@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_sources.build import SourceAccount, drop_outside_london, load_geography, place
+from data_sources.build_inputs import SourceAccount, drop_outside_london, load_geography, place
 from data_sources.points_2022 import POINTS_FILE, TYPE_LABELS
 from data_sources.police_uk_csv import discover_street_files, read_street_file
 from data_sources.settings import get_settings

@@ -21,10 +21,12 @@ import pandas as pd
 
 from data_sources._dialect import Dialect, sniff_dialect
 from data_sources._sniff import HEAD_BYTES, sniff
-from data_sources.build import UPLOADS
 from data_sources.errors import InputFileError
 from data_sources.pas import TRUST_TABLE_COLUMNS, read_trust_table
 from data_sources.store import write_atomic_bytes
+
+#: Users' own trust tables, confirmed in the app, are kept here (in the store) and read by every build.
+UPLOADS = "inputs/uploads"
 
 #: The one upload size limit, in megabytes of 1024 × 1024 bytes (as Streamlit's server counts
 #: them). The app's file box advertises it and this module enforces it; ``server.maxUploadSize``

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from data_sources import build as build_module
+from data_sources import build_inputs
 from data_sources.build import build_store, summary_lines
 from data_sources.store import open_store
 
@@ -54,8 +54,8 @@ def test_adding_a_month_reads_only_the_new_file(small_data: Path, shared_data: P
         shutil.copy(shared_data / BURGLARY / f"{month}-metropolitan-street.csv.gz", small_data / "crime")
     build_store(small_data, tmp_path / "store")
     read = []
-    original = build_module.read_street_file
-    monkeypatch.setattr(build_module, "read_street_file", lambda src: read.append(src.month) or original(src))
+    original = build_inputs.read_street_file
+    monkeypatch.setattr(build_inputs, "read_street_file", lambda src: read.append(src.month) or original(src))
     shutil.copy(shared_data / BURGLARY / "2024-03-metropolitan-street.csv.gz", small_data / "crime")
     manifest = build_store(small_data, tmp_path / "store")
     assert read == ["2024-03"]

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_sources.build import UPLOADS
 from data_sources.errors import CrimeTrustError
 from data_sources.settings import get_settings
-from data_sources.uploads import MAX_UPLOAD_MB, CheckedUpload, check_upload, save_upload, saved_uploads, upload_name
+from data_sources.uploads import (
+    MAX_UPLOAD_MB,
+    UPLOADS,
+    CheckedUpload,
+    check_upload,
+    save_upload,
+    saved_uploads,
+    upload_name,
+)
 from ui import data, refresh
 
 
