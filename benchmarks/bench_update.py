@@ -33,11 +33,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_api_refresh import crimes_for, serve, ward_rates  # noqa: E402
+from data_sources import publishers  # noqa: E402
 from data_sources import update as update_mod  # noqa: E402
+from data_sources.publishers import expected_per_ward  # noqa: E402
 from data_sources.rate_limit import max_bucket_level  # noqa: E402
 from data_sources.settings import Settings, get_settings  # noqa: E402
 from data_sources.store import open_snapshot  # noqa: E402
-from data_sources.update import expected_per_ward, update_store  # noqa: E402
+from data_sources.update import update_store  # noqa: E402
 from tests.api_stub import StubApi  # noqa: E402
 from tests.datastore_stub import StubDatastore  # noqa: E402
 from tests.update_fixtures import NEW_MONTH, london_month, publish_all  # noqa: E402
@@ -92,7 +94,7 @@ def one_month(snapshot: Path, total: float, seed: int, pattern: str) -> dict[str
         marks["build_start"] = time.perf_counter()
         return real_build(*a, **kw)  # type: ignore[arg-type]
 
-    real_refresh = update_mod.refresh_months
+    real_refresh = publishers.refresh_months
 
     def timed_refresh(*a: object, **kw: object) -> object:
         marks["api_start"] = time.perf_counter()
@@ -102,7 +104,7 @@ def one_month(snapshot: Path, total: float, seed: int, pattern: str) -> dict[str
             marks["api_end"] = time.perf_counter()
 
     update_mod.build_store = timed_build  # type: ignore[assignment]
-    update_mod.refresh_months = timed_refresh  # type: ignore[assignment]
+    publishers.refresh_months = timed_refresh  # type: ignore[assignment]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings(data_dir=Path(tmp) / "none", store_dir=Path(tmp) / "store", snapshot_dir=snapshot,
@@ -112,7 +114,7 @@ def one_month(snapshot: Path, total: float, seed: int, pattern: str) -> dict[str
             wall = time.perf_counter() - t0
     finally:
         update_mod.build_store = real_build  # type: ignore[assignment]
-        update_mod.refresh_months = real_refresh  # type: ignore[assignment]
+        publishers.refresh_months = real_refresh  # type: ignore[assignment]
     parent.send("stop")
     log = parent.recv()
     server.join()
