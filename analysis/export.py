@@ -32,7 +32,8 @@ from shapely.geometry import mapping
 from analysis.crime import MEASURE_COLUMN_DOCS
 from analysis.errors import AnalysisInputError
 from analysis.priorities import METHOD_VERSION, PRIORITY_COLUMN_DOCS, PriorityTable
-from analysis.progress import AREA_COLUMN_DOCS, CAVEATS, SUMMARY_COLUMN_DOCS, Progress, sentences
+from analysis.progress import AREA_COLUMN_DOCS, SUMMARY_COLUMN_DOCS, Progress
+from analysis.progress_words import CAVEATS, sentences
 from analysis.tables import AnalysisTables
 
 FORMATS = ("csv", "geojson")

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from analysis.progress import CAVEATS, sentences
+from analysis.progress_words import CAVEATS, sentences
 from ui import data, progress_view, state, widgets
 
 view = state.sidebar(period=False)

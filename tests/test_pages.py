@@ -621,7 +621,8 @@ PROGRESS = {"src": "police_uk", "types": "Burglary"}
 
 def test_plan_progress_page_says_the_headline_from_the_analysis():
     from analysis.priorities import FlagSettings
-    from analysis.progress import plan_progress, sentences
+    from analysis.progress import plan_progress
+    from analysis.progress_words import sentences
     from analysis.query import CrimeQuery
     from ui import data
 

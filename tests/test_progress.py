@@ -167,7 +167,7 @@ def test_snapshot_cohort_matches_priorities_and_groups_add_up(snapshot_tables: A
 
 
 def test_sentences_say_the_numbers_in_words(progress) -> None:
-    from analysis.progress import sentences
+    from analysis.progress_words import sentences
 
     text = sentences(progress)
     # Cohort 0.75 (0.487–1.155 spans no change), rest 1.0 (0.342–2.926).
