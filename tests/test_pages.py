@@ -292,11 +292,11 @@ def test_trust_page_measure_and_boroughs():
 
 def test_data_page_currency_and_accounting():
     at = run("pages/5_Data_and_method.py")
-    currency = at.dataframe[0].value.set_index("what")
+    currency = at.table[0].value
     assert currency.loc["MOPAC Public Attitude Survey, boroughs", "newest held"] == "March 2026"
     assert set(currency["newest published"]) == {"not checked"}
     assert "trust to March 2026 (MOPAC survey)" in at.caption[0].value
-    frame = at.dataframe[1].value
+    frame = at.dataframe[0].value
     assert {"rows read", "rows kept", "dropped"} <= set(frame.columns)
     assert "Open Government Licence" in texts(at)
     assert "embedded snapshot" in texts(at)

@@ -38,8 +38,8 @@ def publishers(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def _table(at: AppTest):
-    """The currency table: the page's first table."""
-    return at.dataframe[0].value.set_index("what")
+    """The currency table (a static table, indexed by what each source is)."""
+    return at.table[0].value
 
 
 def test_check_then_update_all_brings_every_source_forward(publishers: dict) -> None:

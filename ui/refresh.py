@@ -157,7 +157,8 @@ def currency_panel() -> None:
     frame["newest published"] = [month_words(checks[s].newest_published) if s in checks else "not checked"
                                  for s in frame["source"]]
     frame["an update would fetch"] = [checks[s].note if s in checks else "" for s in frame["source"]]
-    st.dataframe(frame.drop(columns="source"), key="currency_table", hide_index=True, width="stretch")
+    # a static table: its few rows of words wrap and stay readable on a projected screen
+    st.table(frame.drop(columns="source").set_index("what"))
     publications = manifest.get("currency", {}).get("pas", {}).get("by_publication", {})
     if publications:
         st.caption("Trust figures by publication (where two publish the same figure, the official one is used): "
