@@ -105,13 +105,18 @@ def _resolve_period(tables: AnalysisTables, measure_id: str, period_end: object 
     return when
 
 
-def _intervals(level: np.ndarray, sample_size: object, proportion: np.ndarray,
-               n_per_quarter: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sample_n`` (published, else assumed) and Wilson ``lo``/``hi`` of trust rows, as arrays."""
+def _sample_n(level: np.ndarray, sample_size: object, n_per_quarter: float) -> np.ndarray:
+    """Each trust row's sample: the published size, else the assumed one for its level."""
     assumed = np.where(level == "london", assumed_sample("london", n_per_quarter),
                        assumed_sample("borough", n_per_quarter))
     published = np.asarray(pd.to_numeric(sample_size, errors="coerce"), dtype=float)
-    sample_n = np.where(np.isnan(published), assumed, published)
+    return np.where(np.isnan(published), assumed, published)
+
+
+def _intervals(level: np.ndarray, sample_size: object, proportion: np.ndarray,
+               n_per_quarter: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sample_n`` (published, else assumed) and Wilson ``lo``/``hi`` of trust rows, as arrays."""
+    sample_n = _sample_n(level, sample_size, n_per_quarter)
     lo, hi = wilson_ci(proportion, sample_n)
     return sample_n, lo, hi
 
@@ -287,8 +292,7 @@ def borough_panel(tables: AnalysisTables, measure_id: str, *,
     rows = _measure_rows(tables, measure_id)
     borough = np.flatnonzero(rows["area_level"].to_numpy() == "borough")
     proportion = rows["proportion"].to_numpy(dtype=float)[borough]
-    sample_n, _, _ = _intervals(np.full(len(borough), "borough"), rows["sample_size"].to_numpy()[borough], proportion,
-                                n_per_quarter)
+    sample_n = _sample_n(rows["area_level"].to_numpy()[borough], rows["sample_size"].to_numpy()[borough], n_per_quarter)
     codes = tables.boroughs["area_code"].astype(str).tolist()
     ends, row_end = np.unique(rows["period_end"].to_numpy(dtype="datetime64[ns]")[borough], return_inverse=True)
     row_code = pd.Index(codes).get_indexer(rows["area_code"].to_numpy()[borough])

@@ -23,7 +23,7 @@ from data_sources.errors import ApiError, CrimeTrustError, InputFileError
 from data_sources.police_api import NotPublished, PoliceApi, SessionLike
 from data_sources.refresh import refresh_months
 from data_sources.settings import CRS_DISPLAY, Settings
-from data_sources.store import DataHandle, current_version_dir, open_data, open_snapshot, open_store
+from data_sources.store import DataHandle, current_version_dir, open_snapshot, open_store
 
 SOURCES = ("police_uk", "mps_ward", "pas")
 SOURCE_LABELS = {
@@ -81,11 +81,6 @@ def span(months: Sequence[str]) -> str:
     if not months:
         return "none"
     return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
-
-
-def held_data(settings: Settings) -> DataHandle:
-    """The store when one is built, else the snapshot (read only)."""
-    return open_data(settings)[0]
 
 
 def held_months(handle: DataHandle, table: str) -> list[str]:

@@ -44,7 +44,6 @@ from data_sources.publishers import (
     check_mps,
     check_pas,
     check_police,
-    held_data,
     held_trust,
     placement_wards,
     pull_mps,
@@ -55,7 +54,7 @@ from data_sources.publishers import (
 from data_sources.refresh import MonthRangeError, download_archive, parse_month_range, refresh_months, select_area
 from data_sources.seed import base_folder
 from data_sources.settings import Settings
-from data_sources.store import DataHandle, open_store
+from data_sources.store import DataHandle, open_data, open_store
 
 #: The forces whose street files cover London.
 LONDON_FORCES = ("metropolitan", "city-of-london", "btp")
@@ -79,6 +78,11 @@ class UpdateReport:
 
     results: tuple[SourceResult, ...]
     manifest: dict
+
+
+def _held_data(settings: Settings) -> DataHandle:
+    """The store when one is built, else the snapshot (read only)."""
+    return open_data(settings)[0]
 
 
 def _check_sources(sources: Sequence[str]) -> list[str]:
@@ -112,7 +116,7 @@ def check_updates(settings: Settings, *, sources: Sequence[str] = SOURCES,
         For anything else (a renamed resource, an error page, an unknown source).
     """
     chosen = _check_sources(sources)
-    handle = held_data(settings)
+    handle = _held_data(settings)
     out = []
     for source in chosen:
         if source == "police_uk":
@@ -216,7 +220,7 @@ def update_store(settings: Settings, *, sources: Sequence[str] = SOURCES, refetc
         raise UpdateError(f"--refetch: {e}") from e
     if months and "police_uk" not in chosen:
         raise UpdateError("--refetch applies to police.uk; add --source police_uk")
-    before = held_data(settings)
+    before = _held_data(settings)
     pulled: dict[str, Pulled] = {}
     for source in chosen:  # fetch everything first: nothing is kept until every source is in
         if source == "police_uk":
