@@ -110,14 +110,13 @@ def _map_drawn(page, name: str, *, timeout_s: float = 30) -> None:
     while True:
         png = chart.screenshot()
         variance, colours = flat_colour_stats(png)
-        if variance > 200 and colours > 20:
+        drawn = variance > 200 and colours > 20
+        if drawn or time.monotonic() > deadline:
             break
-        if time.monotonic() > deadline:
-            (SHOTS / f"{name}-map.png").write_bytes(png)
-            raise AssertionError(f"{name}: the map is still one flat colour after {timeout_s:.0f} s "
-                                 f"(variance {variance:.0f}, {colours} colours)")
         page.wait_for_timeout(500)
     (SHOTS / f"{name}-map.png").write_bytes(png)
+    assert drawn, f"{name}: the map is still one flat colour after {timeout_s:.0f} s (variance {variance:.0f}, " \
+                  f"{colours} colours)"
 
 
 def _texts(page) -> str:

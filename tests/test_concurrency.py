@@ -254,6 +254,25 @@ def run(out_name: str, *, with_burst: bool = False) -> dict:
     return result
 
 
+def burst_problems(result: dict) -> list[str]:
+    """What went wrong in a burst beyond the one known limit (empty: nothing).
+
+    In a burst, Streamlit's media manager can delete a download's file before the browser
+    fetches it (a 404 on /media/, seen in about one run in six): counted, reported in
+    RELIABILITY.md, and the only error allowed there.
+    """
+    burst = result["burst"]
+    cancelled = [e for e in burst["errors"] if "Download.path: canceled" in e]
+    problems = [e for e in burst["errors"] if e not in cancelled]
+    if burst["sessions_completed"] + len(cancelled) != USERS:
+        problems.append(f"{burst['sessions_completed']} sessions completed and {len(cancelled)} downloads "
+                        f"cancelled, of {USERS}")
+    problems += [f"HTTP {r}" for r in burst["bad_responses"] if not (r.startswith("404 ") and "/media/" in r)]
+    if burst["exception_boxes"]:
+        problems.append(f"{burst['exception_boxes']} exception boxes")
+    return problems
+
+
 def test_twenty_concurrent_sessions():
     result = run("concurrency.json")
     print(json.dumps(result, indent=1, default=str))
