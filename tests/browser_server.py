@@ -25,8 +25,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-#: ``pytestmark`` for a module of browser tests: marked, and skipped where Chromium is absent.
-BROWSER_TEST_MARKS = [pytest.mark.browser,
+#: ``pytestmark`` for a module of browser tests: marked (browser tests are slow, so they stay out of
+#: the quick tier), and skipped where Chromium is absent.
+BROWSER_TEST_MARKS = [pytest.mark.browser, pytest.mark.slow,
                       pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed")]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

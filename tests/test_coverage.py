@@ -71,6 +71,7 @@ def test_header_only_street_file_is_a_named_gap_not_a_missing_month(small_data: 
     assert manifest["currency"]["mps_ward"]["gaps"] == []
 
 
+@pytest.mark.slow  # end to end on the real data
 def test_real_data_has_no_gaps(real_store: tuple[Path, dict]) -> None:
     _, manifest = real_store
     for source in ("police_uk", "mps_ward", "pas", "pas_london"):

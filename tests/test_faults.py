@@ -198,6 +198,7 @@ def _cached_geography(data_dir: Path) -> object:
 # --------------------------------------------------------------------------- 1. bad input via the CLI
 
 
+@pytest.mark.slow  # end to end on the real data
 @pytest.mark.parametrize("case_id", E2E_CASES)
 def test_cli_refuses_bad_file_and_leaves_store_unchanged(case_id: str, case_runs: dict[str, CaseRun]) -> None:
     run = case_runs[case_id]
@@ -216,6 +217,7 @@ def test_cli_refuses_bad_file_and_leaves_store_unchanged(case_id: str, case_runs
     assert run.after == run.before, "the failed build changed the store"
 
 
+@pytest.mark.slow  # end to end on the real data
 def test_cli_error_starts_its_own_line(case_runs: dict[str, CaseRun]) -> None:
     """The error line must not be glued to the progress bar's last frame."""
     res = case_runs["street_semicolons"].result
@@ -234,6 +236,7 @@ def _assert_store_serves(store: Path, version: str) -> None:
     assert set(GOOD_MONTHS) <= set(handle.street_months())
 
 
+@pytest.mark.slow  # end to end on the real data
 def test_killed_builds_leave_previous_store_and_next_build_completes(lanes: list[Lane],
                                                                     case_runs: dict[str, CaseRun]) -> None:
     lane = lanes[0]
@@ -283,6 +286,7 @@ def test_killed_builds_leave_previous_store_and_next_build_completes(lanes: list
     (lane.data / "crime" / "met" / f"{NEW_MONTH}-metropolitan-street.csv.gz").unlink()
 
 
+@pytest.mark.slow  # end to end on the real data
 @pytest.mark.parametrize("where", ["write", "commit"])
 def test_exception_in_version_writer_publishes_nothing(where: str, lanes: list[Lane],
                                                        case_runs: dict[str, CaseRun],
@@ -420,6 +424,7 @@ def test_settings_replace_is_how_callers_point_at_a_store(damaged: tuple[Setting
     assert handle.kind == "store" and problem is None
 
 
+@pytest.mark.slow  # end to end on the real data
 def test_failed_build_leaves_input_cache_untouched(lanes: list[Lane], case_runs: dict[str, CaseRun],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A new good month plus a bad PAS file: the build fails, and nothing under the store may change.

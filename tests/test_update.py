@@ -68,6 +68,7 @@ def test_refresh_adds_the_month_to_the_store(built: tuple[Path, Path], stub: Stu
     assert len(stub.requests_to("crimes-street")) > 4  # 2,500 crimes under a 600 cap: several polygons
 
 
+@pytest.mark.slow  # a long kill-and-resume simulation
 def test_killed_refresh_resumes_and_ends_with_the_same_store(built: tuple[Path, Path], stub: StubApi,
                                                              tmp_path: Path, small_data: Path) -> None:
     store, _ = built
