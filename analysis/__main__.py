@@ -21,7 +21,7 @@ from analysis.progress import ProgressSettings, plan_progress
 from analysis.query import CrimeQuery
 from analysis.registry import MEASURES, measure
 from analysis.tables import LEVELS, SOURCES, AnalysisTables, load_tables
-from data_sources.errors import CrimeTrustError
+from core.errors import CrimeTrustError
 from data_sources.settings import get_settings
 from data_sources.store import CURRENT, DataHandle, open_data, open_snapshot, open_store
 

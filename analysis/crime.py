@@ -18,7 +18,7 @@ from analysis.query import CrimeQuery, Period, check_query, resolve_period, sele
 from analysis.registry import PER, Measure
 from analysis.stats import empirical_bayes_rates, poisson_rate_ci
 from analysis.tables import DAYTIME_NOTE, AnalysisTables, CountCube
-from data_sources.settings import LONDON_CODE
+from geo.london import LONDON_CODE
 
 #: The columns of a measures table, in order, and what each holds (written into export metadata).
 MEASURE_COLUMN_DOCS: dict[str, str] = {

@@ -30,11 +30,11 @@ import pandas as pd
 from shapely.geometry import mapping
 
 from analysis.crime import MEASURE_COLUMN_DOCS
-from analysis.errors import AnalysisInputError
 from analysis.priorities import METHOD_VERSION, PRIORITY_COLUMN_DOCS, PriorityTable
 from analysis.progress import AREA_COLUMN_DOCS, SUMMARY_COLUMN_DOCS, Progress
 from analysis.progress_words import CAVEATS, sentences
 from analysis.tables import AnalysisTables
+from core.errors import AnalysisInputError
 
 FORMATS = ("csv", "geojson")
 #: Decimals kept for non-integer numbers.

@@ -20,7 +20,7 @@ from libpysal.weights import Queen, W, w_subset
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from analysis.errors import AnalysisInputError
+from core.errors import AnalysisInputError
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -24,13 +24,13 @@ import pandas as pd
 
 from analysis import classify
 from analysis.crime import CrimeMeasures, CrimeMeta, crime_measures, period_values
-from analysis.errors import AnalysisInputError
 from analysis.periods import shift_month
 from analysis.query import CrimeQuery, crime_label, resolve_period
 from analysis.registry import PER, measure
 from analysis.stats import poisson_rate_ci, wilson_ci
 from analysis.tables import AnalysisTables
 from analysis.trust import N_PER_QUARTER, measure_label, trust_for_areas
+from core.errors import AnalysisInputError
 
 #: Bumped whenever a rule or default below changes the flags; written into every export.
 METHOD_VERSION = "1.0"

@@ -38,7 +38,6 @@ from analysis.change import (
     trend_difference,
     weighted_change,
 )
-from analysis.errors import AnalysisInputError
 from analysis.periods import PLAN, is_month, month_range, month_runs, shift_month
 from analysis.priorities import AreaFlags, FlagSettings, area_flags, check_flags
 from analysis.query import CrimeQuery, check_query, crime_label, months_available, type_mask
@@ -46,6 +45,7 @@ from analysis.registry import PER, Measure
 from analysis.stats import poisson_rate_ci
 from analysis.tables import AnalysisTables
 from analysis.trust import borough_panel
+from core.errors import AnalysisInputError
 
 GROUPS = ("cohort", "same_crime_other_trust", "rest")
 GROUP_LABELS = {"cohort": "flagged at launch", "same_crime_other_trust": "as high in crime, trust not low",

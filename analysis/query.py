@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.errors import AnalysisInputError
 from analysis.periods import is_month, month_range, month_runs, shift_month
 from analysis.registry import Measure, measure
 from analysis.tables import LEVELS, SOURCES, AnalysisTables, CountCube
+from core.errors import AnalysisInputError
 
 
 @dataclass(frozen=True)

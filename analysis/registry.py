@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.errors import AnalysisInputError
+from core.errors import AnalysisInputError
 
 #: Residents per which rates are expressed.
 PER = 1000

@@ -26,12 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisInputError
-from data_sources.currency import gap_months
-from data_sources.errors import UnknownAreaError
-from data_sources.harm import read_mps_harm_mapping
-from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
+from core.errors import AnalysisInputError, UnknownAreaError
+from data_sources.build import gap_months
+from data_sources.read import read_mps_harm_mapping
 from data_sources.store import DataHandle
+from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
 SOURCES = ("police_uk", "mps_ward")
 LEVELS = ("ward", "borough")

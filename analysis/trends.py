@@ -15,7 +15,7 @@ import pandas as pd
 from analysis.query import CrimeQuery, Period, check_query, resolve_period, selected_types, type_mask
 from analysis.registry import PER
 from analysis.tables import AnalysisTables, CountCube
-from data_sources.settings import LONDON_CODE
+from geo.london import LONDON_CODE
 
 
 def _cube_and_period(tables: AnalysisTables, q: CrimeQuery) -> tuple[CountCube, Period]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisInputError
 from analysis.periods import PLAN
 from analysis.stats import wilson_ci
 from analysis.tables import AnalysisTables
-from data_sources.settings import CITY_OF_LONDON_CODE
+from core.errors import AnalysisInputError
+from geo.london import CITY_OF_LONDON_CODE
 
 #: Interviews per borough per quarter in MOPAC's design: an assumption, not a published n.
 N_PER_QUARTER = 100

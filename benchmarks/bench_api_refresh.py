@@ -35,9 +35,9 @@ from shapely.geometry.base import BaseGeometry
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from data_sources.police_api import PoliceApi  # noqa: E402
-from data_sources.rate_limit import LeakyBucket, max_bucket_level  # noqa: E402
-from data_sources.refresh import refresh_months  # noqa: E402
+from data_sources.fetch.police_api import PoliceApi  # noqa: E402
+from data_sources.fetch.rate_limit import LeakyBucket, max_bucket_level  # noqa: E402
+from data_sources.fetch.refresh import refresh_months  # noqa: E402
 from data_sources.settings import Settings  # noqa: E402
 from tests.api_stub import StubApi, synth_records  # noqa: E402
 
@@ -57,7 +57,7 @@ def synthetic_wards(nx: int = 34, ny: int = 20) -> gpd.GeoDataFrame:
 def store_wards() -> gpd.GeoDataFrame:
     """The real 2022 ward polygons from the built store, in lon/lat."""
     from data_sources.settings import get_settings
-    from data_sources.store import open_store
+    from data_sources.store.versions import open_store
 
     return open_store(get_settings().store_dir).read("wards").to_crs("EPSG:4326")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_sources.build import build_store
+from data_sources.build.build import build_store
 from data_sources.settings import get_settings
 
 OUT = Path(__file__).resolve().parent / "out"

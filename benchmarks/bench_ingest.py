@@ -25,11 +25,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_sources.build_inputs import SourceAccount, drop_outside_london, load_geography, place
-from data_sources.points_2022 import POINTS_FILE, TYPE_LABELS
-from data_sources.police_uk_csv import discover_street_files, read_street_file
+from data_sources.build.inputs import SourceAccount, drop_outside_london, load_geography, place
+from data_sources.read.points_2022 import POINTS_FILE, TYPE_LABELS
+from data_sources.read.police_uk_csv import discover_street_files, read_street_file
 from data_sources.settings import get_settings
-from data_sources.store import write_table
+from data_sources.store.versions import write_table
 from geo.assign import WardLocator
 
 OUT = Path(__file__).resolve().parent / "out"

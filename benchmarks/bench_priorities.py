@@ -29,7 +29,7 @@ from analysis.priorities import FlagSettings, flag_areas, priority_base, priorit
 from analysis.query import CrimeQuery
 from analysis.tables import load_tables
 from data_sources.settings import get_settings
-from data_sources.store import open_data
+from data_sources.store.versions import open_data
 
 OUT = Path(__file__).resolve().parent / "out"
 RUNS = 20

@@ -33,13 +33,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_api_refresh import crimes_for, serve, ward_rates  # noqa: E402
-from data_sources import publishers  # noqa: E402
-from data_sources import update as update_mod  # noqa: E402
-from data_sources.publishers import expected_per_ward  # noqa: E402
-from data_sources.rate_limit import max_bucket_level  # noqa: E402
+from data_sources.fetch import publishers  # noqa: E402
+from data_sources.fetch import update as update_mod  # noqa: E402
+from data_sources.fetch.publishers import expected_per_ward  # noqa: E402
+from data_sources.fetch.rate_limit import max_bucket_level  # noqa: E402
+from data_sources.fetch.update import update_store  # noqa: E402
 from data_sources.settings import Settings, get_settings  # noqa: E402
-from data_sources.store import open_snapshot  # noqa: E402
-from data_sources.update import update_store  # noqa: E402
+from data_sources.store.versions import open_snapshot  # noqa: E402
 from tests.api_stub import StubApi  # noqa: E402
 from tests.datastore_stub import StubDatastore  # noqa: E402
 from tests.update_fixtures import NEW_MONTH, london_month, publish_all  # noqa: E402

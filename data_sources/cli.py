@@ -16,14 +16,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_sources.build import build_store, gap_lines, summary_lines
+from core.errors import CrimeTrustError
+from data_sources.build.build import build_store, gap_lines, summary_lines
 from data_sources.counts import write_counts_csv
-from data_sources.errors import CrimeTrustError
-from data_sources.refresh import parse_month_range
+from data_sources.fetch.refresh import parse_month_range
+from data_sources.fetch.update import SOURCES, check_updates, ingest_archive, refresh_store, update_store
 from data_sources.settings import Settings, get_settings
-from data_sources.snapshot import build_snapshot
-from data_sources.store import open_data
-from data_sources.update import SOURCES, check_updates, ingest_archive, refresh_store, update_store
+from data_sources.store.snapshot import build_snapshot
+from data_sources.store.versions import open_data
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pandas as pd
 
-from data_sources.store import DataHandle
+from data_sources.store.versions import DataHandle
 
 EXPORT_COLUMNS = ["area_code", "area_name", "borough_code", "month", "source", "crime_type", "count"]
 

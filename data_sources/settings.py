@@ -13,16 +13,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: British National Grid: areas, distances and spatial joins.
-CRS_AREAS = "EPSG:27700"
-#: WGS84 longitude/latitude: display and the police.uk API.
-CRS_DISPLAY = "EPSG:4326"
-
-#: ONS code used for London as a whole (the region), so London rows share the area schema.
-LONDON_CODE = "E12000007"
-#: The City of London is its own police force and is one area at ward level here.
-CITY_OF_LONDON_CODE = "E09000001"
-
 #: Public police.uk API; override with POLICE_API_URL for a mirror or a local stub.
 DEFAULT_POLICE_API_URL = "https://data.police.uk/api"
 #: The London Datastore (Met ward crime, MOPAC surveys); override with LONDON_DATASTORE_URL.

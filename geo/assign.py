@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyproj
 import shapely
 
-from data_sources.settings import CRS_AREAS, CRS_DISPLAY
+from geo.london import CRS_AREAS, CRS_DISPLAY
 
 #: Ward polygons are cut into pieces on a grid of this size (metres) before indexing:
 #: full-resolution wards have ~400 vertices each, and point-in-polygon on small pieces is

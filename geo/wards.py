@@ -18,8 +18,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from data_sources.errors import InputFileError
-from data_sources.settings import CITY_OF_LONDON_CODE, CRS_AREAS, CRS_DISPLAY
+from core.errors import InputFileError
+from geo.london import CITY_OF_LONDON_CODE, CRS_AREAS, CRS_DISPLAY
 
 WARD_COLUMNS = ["ward_code", "ward_name", "borough_code", "borough_name", "geometry"]
 _WARD_CODE = re.compile(r"^E05\d{6}$")

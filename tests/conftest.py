@@ -22,7 +22,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A store built once per test session from the real data: (store dir, manifest)."""
-    from data_sources.build import build_store
+    from data_sources.build.build import build_store
 
     store = tmp_path_factory.mktemp("real_store")
     manifest = build_store(shared_data, store)
@@ -53,7 +53,7 @@ def snapshot_tables():
     """Analysis tables loaded from the committed snapshot."""
     from analysis.tables import load_tables
     from data_sources.settings import get_settings
-    from data_sources.store import open_snapshot
+    from data_sources.store.versions import open_snapshot
 
     snapshot = get_settings().snapshot_dir
     if not (snapshot / "manifest.json").is_file():

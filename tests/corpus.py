@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data_sources import mps_ward, pas, population
-from data_sources.police_uk_csv import discover_street_files, read_street_file
+from data_sources.read import mps_ward, pas, population
+from data_sources.read.police_uk_csv import discover_street_files, read_street_file
 
 MB = 1024**2
 #: The month every synthetic street file holds (kept apart from the real files the
@@ -463,7 +463,7 @@ assert len(CASES_BY_ID) == len(CASES), "case ids must be unique"
 
 def tiny_geography() -> Any:
     """A one-ward 'London' (a box over the centre) so the build's street step runs without real data."""
-    from data_sources.build_inputs import Geography
+    from data_sources.build.inputs import Geography
     from geo.assign import WardLocator
 
     wards = gpd.GeoDataFrame({"ward_code": ["E05013806"], "ward_name": ["Abbey Road"],
@@ -479,7 +479,7 @@ def run(case: Case, path: Path, tmp: Path) -> Any:
         frames = [read_street_file(src)[0] for src in discover_street_files(path)]
         return pd.concat(frames, ignore_index=True) if frames else None
     if case.reader == "street_build":
-        from data_sources.build_inputs import InputCache, SourceAccount, read_street_inputs
+        from data_sources.build.inputs import InputCache, SourceAccount, read_street_inputs
         account = SourceAccount()
         sources = discover_street_files(path)
         rows = read_street_inputs(sources, tiny_geography(), InputCache(tmp / "store", "tiny"), account,

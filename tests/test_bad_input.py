@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from data_sources import _limits
-from data_sources.errors import CrimeTrustError, InputFileError
+from core.errors import CrimeTrustError, InputFileError
+from data_sources.read import _limits
 from tests.corpus import CASES, MB, Case, run
 
 BAD = [c for c in CASES if not c.accepted]
@@ -90,7 +90,7 @@ def test_size_guard_refuses_by_size_without_reading(tmp_path: Path, monkeypatch:
         return real_open(file, *a, **k)  # type: ignore[call-overload]
 
     monkeypatch.setattr("builtins.open", spy)
-    from data_sources.police_uk_csv import discover_street_files
+    from data_sources.read.police_uk_csv import discover_street_files
     with pytest.raises(InputFileError, match=r"is 600 MB; the limit is 400 MB") as info:
         discover_street_files(tmp_path)
     assert str(path) not in opened

@@ -188,7 +188,7 @@ def _target_ward() -> tuple[str, str, float, float]:
     """A central-London ward with room to click: (code, name, lon, lat) of its most inner point."""
     from shapely.ops import polylabel
 
-    from data_sources.store import open_snapshot
+    from data_sources.store.versions import open_snapshot
 
     wards = open_snapshot(SNAPSHOT).read("wards_display")
     best = None
@@ -389,7 +389,7 @@ def test_borough_drill_down_in_four_interactions(page, server):
     from analysis.priorities import FlagSettings, priority_table
     from analysis.query import CrimeQuery
     from analysis.tables import load_tables
-    from data_sources.store import open_snapshot
+    from data_sources.store.versions import open_snapshot
 
     _open(page, server, "Priority_areas")
     you = Interactions(page)
@@ -461,7 +461,7 @@ def _type_and_choose(page, key: str, text: str) -> None:
 def test_map_zooms_to_the_chosen_borough(page, server):
     from shapely.geometry import Point
 
-    from data_sources.store import open_snapshot
+    from data_sources.store.versions import open_snapshot
 
     _open(page, server, "Map", f"borough={LAMBETH}")
     _map_drawn(page, "Map-Lambeth")  # fails when the map stays blank

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from data_sources.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
+from data_sources.store.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from tests.browser_server import (
     ARTIFACTS,
     BROWSER_TEST_MARKS,

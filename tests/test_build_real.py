@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from data_sources.counts import counts_table
-from data_sources.store import open_store
+from data_sources.store.versions import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def test_trust_reaches_march_2026_and_london_equals_the_official_series(real_sto
     # Wherever the official London series has a figure, London's figure is official (never derived) and equal.
     series = pd.read_csv(shared_data / "trust/pas_london_official_2014-2025/public-perception-data.csv")
     london = trust[trust["area_level"] == "london"].set_index(["period_end", "measure_id"])
-    from data_sources.pas_extra import LONDON_SERIES_MEASURES
+    from data_sources.read.pas_extra import LONDON_SERIES_MEASURES
     for row in series.itertuples():
         end = pd.Timestamp(pd.to_datetime(row.date, format="%b-%y")) + pd.offsets.MonthEnd(0)
         got = london.loc[(end, LONDON_SERIES_MEASURES[row.measure])]
@@ -135,7 +135,7 @@ def test_trust_reaches_march_2026_and_london_equals_the_official_series(real_sto
 
 
 def test_rebuild_reuses_cached_inputs(real_store: tuple[Path, dict], shared_data: Path) -> None:
-    from data_sources.build import build_store
+    from data_sources.build.build import build_store
 
     store, first = real_store
     cached = {p.name: p.stat().st_mtime_ns for p in (store / "inputs").glob("*.parquet")}

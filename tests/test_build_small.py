@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from data_sources import build_inputs
-from data_sources.build import build_store, summary_lines
-from data_sources.store import open_store
+from data_sources.build import inputs as build_inputs
+from data_sources.build.build import build_store, summary_lines
+from data_sources.store.versions import open_store
 
 BURGLARY = "crime/police_uk_met_street_burglary_only"
 
@@ -72,8 +72,8 @@ def test_summary_accounts_for_rows(small_data: Path, shared_data: Path, tmp_path
 
 
 def test_fetched_month_replaces_rows_in_its_wards_only(small_data: Path, shared_data: Path, tmp_path: Path) -> None:
-    from data_sources.ingested import list_ingested, register
     from data_sources.schemas import STREET_CRIMES
+    from data_sources.store.ingested import list_ingested, register
 
     shutil.copy(shared_data / BURGLARY / "2024-01-metropolitan-street.csv.gz", small_data / "crime")
     store = tmp_path / "store"
@@ -115,7 +115,7 @@ def test_confirmed_trust_upload_is_read_by_every_build(small_data: Path, tmp_pat
 def test_a_european_excel_upload_saved_under_its_name_reaches_the_store_and_manifest(small_data: Path,
                                                                                      tmp_path: Path) -> None:
     """Semicolons, decimal commas, BOM, CRLF, day-first dates: kept under the user's name, read by the build."""
-    from data_sources.uploads import save_upload, upload_name
+    from data_sources.store.uploads import save_upload, upload_name
 
     store = tmp_path / "store"
     name = upload_name("C:\\fakepath\\Lambeth wards (Excel).csv")

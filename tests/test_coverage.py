@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_sources.build import build_store, summary_lines
+from data_sources.build.build import build_store, summary_lines
+from data_sources.build.currency import gap_months
 from data_sources.coverage import GAP_SHARE, find_gaps
-from data_sources.currency import gap_months
 
 BURGLARY = "crime/police_uk_met_street_burglary_only"
 
@@ -79,7 +79,7 @@ def test_real_data_has_no_gaps(real_store: tuple[Path, dict]) -> None:
 
 
 def test_currency_line_names_missing_months_and_reads_older_manifests() -> None:
-    from data_sources.currency import currency_line, currency_rows
+    from data_sources.build.currency import currency_line, currency_rows
 
     manifest = {"currency": {
         "police_uk": {"newest": "2026-03", "gaps": [{"month": "2025-11", "reason": "header-only file", "missing": True},

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from analysis.crime import crime_measures
-from analysis.errors import AnalysisInputError
 from analysis.query import CrimeQuery, months_available
 from analysis.stats import empirical_bayes_rates
 from analysis.tables import AnalysisTables
+from core.errors import AnalysisInputError
 from tests.tiny import B1, B2, BURGLARY, CITY, ROBBERY, W1, W2, W3, W4, W5
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from data_sources.datastore import Datastore, check_complete_csv, parse_dataset, pick_resource
-from data_sources.errors import ApiError, CatalogueError, InputFileError, OfflineError
+from core.errors import ApiError, CatalogueError, InputFileError, OfflineError
+from data_sources.fetch.datastore import Datastore, check_complete_csv, parse_dataset, pick_resource
 from data_sources.settings import Settings
 from tests.datastore_stub import MET_SLUG, MET_TITLE, StubDatastore
 

@@ -14,9 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(
-    ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    for package in ("analysis", "data_sources", "geo")
-    for path in (ROOT / package).glob("*.py")
+    ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for package in ("analysis", "core", "data_sources", "geo")
+    for path in (ROOT / package).rglob("*.py")
     if ">>>" in path.read_text()
 )
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from analysis.__main__ import main
-from analysis.errors import AnalysisInputError
 from analysis.export import (
     Document,
     csv_bytes,
@@ -24,7 +23,8 @@ from analysis.export import (
 from analysis.priorities import FlagSettings, priority_table
 from analysis.query import CrimeQuery
 from analysis.tables import load_tables
-from data_sources.store import open_snapshot
+from core.errors import AnalysisInputError
+from data_sources.store.versions import open_snapshot
 from tests.tiny import BURGLARY, SNAPSHOT, tiny_tables
 
 EXPECTED_CSV = (

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from data_sources import build as build_mod
-from data_sources import store as store_mod
-from data_sources.errors import StoreError
+from core.errors import StoreError
+from data_sources.build import build as build_mod
 from data_sources.settings import Settings
+from data_sources.store import versions as store_mod
 from tests.corpus import CASES_BY_ID, Case
 
 REPO = Path(__file__).resolve().parent.parent

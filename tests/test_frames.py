@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_sources import _frames
-from data_sources._frames import without_rows
+from data_sources.build import _frames
+from data_sources.build._frames import without_rows
 
 
 def _frame(n: int) -> pd.DataFrame:

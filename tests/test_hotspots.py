@@ -13,7 +13,6 @@ from libpysal.weights import W, w_subset
 from scipy import stats
 from shapely.geometry import box
 
-from analysis.errors import AnalysisInputError
 from analysis.hotspots import (
     area_weights,
     benjamini_hochberg,
@@ -22,6 +21,7 @@ from analysis.hotspots import (
     neighbours,
     queen_weights,
 )
+from core.errors import AnalysisInputError
 
 SIDE = 5
 IDS = [f"W{r}{c}" for r in range(SIDE) for c in range(SIDE)]

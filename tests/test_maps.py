@@ -72,7 +72,7 @@ def test_fit_view_keeps_within_the_zoom_limits(box, zoom):
 
 def test_a_borough_from_the_snapshot_is_zoomed_in_on():
     from data_sources.settings import get_settings
-    from data_sources.store import open_snapshot
+    from data_sources.store.versions import open_snapshot
 
     display = open_snapshot(get_settings().snapshot_dir).read("boroughs_display")
     lambeth = display.loc[display["area_code"] == "E09000022", "geometry"].iloc[0]

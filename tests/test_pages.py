@@ -303,7 +303,7 @@ def test_data_page_currency_and_accounting():
 
 
 def test_bad_upload_is_a_clear_error():
-    from data_sources.errors import CrimeTrustError
+    from core.errors import CrimeTrustError
     from ui.uploads import validate_upload
     with pytest.raises(CrimeTrustError, match=r"my\.csv"):
         validate_upload("my.csv", b"area_code,period_end,measure_id,proportion\nE99999999,2023-12-31,trust_mps,0.5\n")
@@ -483,7 +483,7 @@ def test_months_listing_shows_when_each_fetched_month_was_fetched(fake_store):
 
 
 def test_refresh_offline_keeps_showing_the_store(fake_store, monkeypatch):
-    from data_sources.errors import OfflineError
+    from core.errors import OfflineError
 
     at = run("pages/5_Data_and_method.py")
     refresh(at, "2025-03")  # the connection check fails (port 9 refuses)
@@ -499,7 +499,7 @@ def test_refresh_offline_keeps_showing_the_store(fake_store, monkeypatch):
 
 
 def test_refresh_bad_months_and_failures_are_one_error(fake_store, monkeypatch):
-    from data_sources.errors import ApiError
+    from core.errors import ApiError
 
     at = run("pages/5_Data_and_method.py")
     refresh(at, "2025-13")

@@ -11,10 +11,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from data_sources import lookup, pas, pas_extra, population, trust_merge
-from data_sources.errors import InputFileError
+from core.errors import InputFileError
+from data_sources.build import trust_merge
+from data_sources.read import lookup, pas, pas_extra, population
 from data_sources.schemas import TRUST
-from data_sources.settings import LONDON_CODE
+from geo.london import LONDON_CODE
 from tests.datastore_stub import pas_workbook
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_sources.points_2022 import POINTS_FILE, read_points_2022
-from data_sources.seed import SEED_TABLES
+from data_sources.read.points_2022 import POINTS_FILE, read_points_2022
 from data_sources.settings import get_settings
-from data_sources.store import open_snapshot, open_store
+from data_sources.store.seed import SEED_TABLES
+from data_sources.store.versions import open_snapshot, open_store
 from geo.assign import WardLocator
 from geo.wards import placement_geometry
 

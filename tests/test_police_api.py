@@ -11,10 +11,10 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from data_sources.api_mapping import BTP, MET, category_names, crimes_to_frame, parse_crimes
-from data_sources.errors import ApiError, OfflineError
-from data_sources.police_api import MAX_GET_URL, Piece, PoliceApi, encode_poly, fetch_pieces, request_polygon
-from data_sources.rate_limit import LeakyBucket, max_bucket_level
+from core.errors import ApiError, OfflineError
+from data_sources.fetch.police_api import MAX_GET_URL, Piece, PoliceApi, encode_poly, fetch_pieces, request_polygon
+from data_sources.fetch.rate_limit import LeakyBucket, max_bucket_level
+from data_sources.read.api_mapping import BTP, MET, category_names, crimes_to_frame, parse_crimes
 from data_sources.schemas import STREET_CRIMES
 from data_sources.settings import Settings
 from tests.api_stub import FIXTURES, StubApi, load_fixture, synth_records

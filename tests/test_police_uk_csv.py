@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from data_sources.police_uk_csv import discover_street_files, read_street_file
+from data_sources.read.police_uk_csv import discover_street_files, read_street_file
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
           "Crime type,Last outcome category,Context\n")

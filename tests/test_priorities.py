@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.errors import AnalysisInputError
 from analysis.hotspots import area_weights, hotspot_columns
 from analysis.priorities import FlagSettings, flag_areas, priority_base, priority_table
 from analysis.query import CrimeQuery
 from analysis.tables import AnalysisTables
+from core.errors import AnalysisInputError
 from tests.tiny import BURGLARY, CITY, W1, W2, W3, W4, W5
 
 FULL = CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04")

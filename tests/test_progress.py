@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisInputError
 from analysis.priorities import FlagSettings, priority_table
 from analysis.progress import ProgressSettings, plan_progress
 from analysis.query import CrimeQuery
 from analysis.tables import AnalysisTables
+from core.errors import AnalysisInputError
 from tests.tiny import W1, W2, W3, W4, W5, tiny_tables
 
 Z = 1.959963984540054

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from data_sources.rate_limit import LeakyBucket, max_bucket_level
+from data_sources.fetch.rate_limit import LeakyBucket, max_bucket_level
 
 
 class FakeClock:

@@ -13,12 +13,10 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from data_sources.api_mapping import BTP, CITY, MET
-from data_sources.errors import ApiError, InputFileError, UnknownAreaError
-from data_sources.police_api import PoliceApi
-from data_sources.police_uk_csv import discover_street_files
-from data_sources.rate_limit import LeakyBucket
-from data_sources.refresh import (
+from core.errors import ApiError, InputFileError, UnknownAreaError
+from data_sources.fetch.police_api import PoliceApi
+from data_sources.fetch.rate_limit import LeakyBucket
+from data_sources.fetch.refresh import (
     MonthRangeError,
     download_archive,
     hilbert_index,
@@ -28,8 +26,11 @@ from data_sources.refresh import (
     select_area,
     wards_of_points,
 )
+from data_sources.read.api_mapping import BTP, CITY, MET
+from data_sources.read.police_uk_csv import discover_street_files
 from data_sources.schemas import STREET_CRIMES
-from data_sources.settings import CITY_OF_LONDON_CODE, Settings
+from data_sources.settings import Settings
+from geo.london import CITY_OF_LONDON_CODE
 from tests.api_stub import StubApi, load_fixture, synth_records
 
 M1, M2, EMPTY = "2024-01", "2024-02", "2024-03"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from data_sources._csv import read_small_csv
-from data_sources._sniff import EXCEL, HTML, sniff
-from data_sources.errors import InputFileError
+from core.errors import InputFileError
+from data_sources.read._csv import read_small_csv
+from data_sources.read._sniff import EXCEL, HTML, sniff
 
 
 def _zip(names: list[str]) -> bytes:

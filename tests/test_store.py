@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_sources.errors import StoreError
+from core.errors import StoreError
 from data_sources.settings import get_settings
-from data_sources.store import CORE_TABLES, VersionWriter, current_version_dir, open_data, open_store
+from data_sources.store.versions import CORE_TABLES, VersionWriter, current_version_dir, open_data, open_store
 
 
 def write_version(store: Path, marker: int) -> Path:

@@ -7,7 +7,7 @@ import pytest
 from analysis.query import CrimeQuery
 from analysis.tables import AnalysisTables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type, profile_codes
-from data_sources.errors import UnknownAreaError
+from core.errors import UnknownAreaError
 from tests.tiny import B1, B2, BURGLARY, LONDON, W1, W2
 
 Q = CrimeQuery(crime_types=(BURGLARY,), start="2024-01", end="2024-04")

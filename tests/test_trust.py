@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisInputError
 from analysis.tables import AnalysisTables
 from analysis.trust import (
     CITY_NOTE,
@@ -19,6 +18,7 @@ from analysis.trust import (
     trust_for_areas,
     trust_table,
 )
+from core.errors import AnalysisInputError
 from tests.tiny import B1, B2, CITY, LONDON, W1, W4
 
 PAS_TOTAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "trust" / "PAS_Total.csv"

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_sources.build import build_store
-from data_sources.police_api import PoliceApi
-from data_sources.rate_limit import LeakyBucket
+from data_sources.build.build import build_store
+from data_sources.fetch.police_api import PoliceApi
+from data_sources.fetch.rate_limit import LeakyBucket
+from data_sources.fetch.update import ingest_archive, refresh_store
 from data_sources.settings import get_settings
-from data_sources.store import current_version_dir, open_store
-from data_sources.update import ingest_archive, refresh_store
+from data_sources.store.versions import current_version_dir, open_store
 from tests.api_stub import StubApi, synth_records
 
 BURGLARY = "crime/police_uk_met_street_burglary_only"

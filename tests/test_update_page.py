@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data_sources.currency import month_words
+from data_sources.build.currency import month_words
 from tests.api_stub import StubApi
 from tests.datastore_stub import StubDatastore
 from tests.update_fixtures import NEW_MONTH, london_month, publish_all

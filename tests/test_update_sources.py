@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_sources import pas
-from data_sources.errors import ApiError, CatalogueError, CrimeTrustError, InputFileError, OfflineError
-from data_sources.snapshot import build_snapshot
-from data_sources.store import current_version_dir, open_snapshot, open_store
-from data_sources.update import SOURCES, UpdateError, check_updates, refresh_store, update_store
+from core.errors import ApiError, CatalogueError, CrimeTrustError, InputFileError, OfflineError
+from data_sources.fetch.update import SOURCES, UpdateError, check_updates, refresh_store, update_store
+from data_sources.read import pas
+from data_sources.store.snapshot import build_snapshot
+from data_sources.store.versions import current_version_dir, open_snapshot, open_store
 from tests.api_stub import StubApi
 from tests.datastore_stub import MET_SLUG, MET_TITLE, PAS_SLUG, StubDatastore
 from tests.update_fixtures import NEW_MONTH, london_month, publish_all, settings_for

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from data_sources.errors import InputFileError
-from data_sources.uploads import (
+from core.errors import InputFileError
+from data_sources.store.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     check_upload,

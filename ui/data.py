@@ -32,9 +32,10 @@ from analysis.progress import Progress, ProgressSettings, plan_progress
 from analysis.query import CrimeQuery, months_available
 from analysis.tables import AnalysisTables, load_tables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type, profile_codes
-from data_sources.errors import CrimeTrustError, StoreError
-from data_sources.settings import LONDON_CODE, get_settings
+from core.errors import CrimeTrustError, StoreError
+from data_sources.settings import get_settings
 from data_sources.store import DataHandle, open_data, open_snapshot
+from geo.london import LONDON_CODE
 from ui import style
 
 

@@ -18,13 +18,18 @@ import pandas as pd
 import streamlit as st
 
 from analysis.periods import month_runs
-from data_sources.build import build_store
-from data_sources.currency import currency_rows, month_words
-from data_sources.errors import ApiError, CrimeTrustError, OfflineError
-from data_sources.police_api import PoliceApi
-from data_sources.refresh import parse_month_range
+from core.errors import ApiError, CrimeTrustError, OfflineError
+from data_sources.build import build_store, currency_rows, month_words
+from data_sources.fetch import (
+    SOURCES,
+    PoliceApi,
+    SourceCheck,
+    check_updates,
+    parse_month_range,
+    refresh_store,
+    update_store,
+)
 from data_sources.settings import get_settings
-from data_sources.update import SOURCES, SourceCheck, check_updates, refresh_store, update_store
 from ui import data
 
 BUILD_COMMAND = "python -m data_sources build"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_sources.errors import CrimeTrustError
+from core.errors import CrimeTrustError
 from data_sources.settings import get_settings
-from data_sources.uploads import (
+from data_sources.store import (
     MAX_UPLOAD_MB,
     UPLOADS,
     CheckedUpload,

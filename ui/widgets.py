@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.periods import PLAN
-from data_sources.currency import currency_line
+from data_sources.build import currency_line
 from ui import data, state, style
 
 _SWATCH = ('<div style="background: rgb({r},{g},{b}); height: {h}px; border: 1px solid #555;'
