@@ -207,7 +207,7 @@ def load_tables(handle: DataHandle) -> AnalysisTables:
     Parameters
     ----------
     handle
-        An open store or snapshot (``data_sources.store.open_data``).
+        An open store or snapshot (``data_sources.store.versions.open_data``).
 
     Returns
     -------

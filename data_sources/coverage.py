@@ -13,7 +13,7 @@ Comparing only the types every neighbour has keeps changes of coverage from look
 gaps (the shared police.uk files hold burglary only outside 2022, all types in 2022).
 Empty neighbours are skipped, so two empty months in a row are both found. A gap is
 recorded, never filled: the month is reported by name and charts should show it as
-missing, not as zero (``data_sources.currency.gap_months``).
+missing, not as zero (``data_sources.build.currency.gap_months``).
 """
 
 from __future__ import annotations

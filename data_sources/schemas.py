@@ -145,7 +145,7 @@ TRUST = Schema(
         "source_file": "file the row came from",
         "publication": "short stable label of the publication the figure comes from, e.g. 'MOPAC PAS workbook', "
                        "'MOPAC dashboard (extracted)', 'MOPAC London series (Datastore)', 'your upload' "
-                       "(see data_sources.pas.PUBLICATIONS)",
+                       "(see data_sources.read.pas.PUBLICATIONS)",
     },
 )
 

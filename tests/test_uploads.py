@@ -1,4 +1,4 @@
-"""A user's trust table through the app's upload path (data_sources.uploads), without Streamlit."""
+"""A user's trust table through the app's upload path (data_sources.store.uploads), without Streamlit."""
 
 from __future__ import annotations
 

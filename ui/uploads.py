@@ -1,6 +1,6 @@
 """The upload box for a user's trust table: checked, previewed, kept only on confirmation.
 
-The checks and the keeping are ``data_sources.uploads`` (no Streamlit); this module draws
+The checks and the keeping are ``data_sources.store.uploads`` (no Streamlit); this module draws
 them. A file is shown, confirmed and kept under the user's own file name (without folders),
 so the store's manifest lists it by that name; one upload is kept at a time, and the page
 says which earlier file a save would replace before the user confirms.

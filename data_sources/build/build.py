@@ -2,12 +2,12 @@
 
 The **base** is the raw data folder (layout as in ``../shared/data``) or, on a machine
 without one, the seed: the embedded snapshot copied into ``store/inputs/seed``
-(``data_sources.seed``). Over the base the build lays everything kept in the store:
+(``data_sources.store.seed``). Over the base the build lays everything kept in the store:
 police.uk months fetched by ``refresh``/``update`` (``store/inputs/ingested``), Met and
 PAS releases downloaded from the London Datastore (``store/inputs/releases``), and users'
 trust tables (``store/inputs/uploads``). One step per source (:data:`STEPS`) reads its
 inputs; the newest release wins per month (Met) and per quarter, area and measure (PAS,
-after the official-first precedence of ``data_sources.trust_merge``).
+after the official-first precedence of ``data_sources.build.trust_merge``).
 
 Every input row is accounted for: kept, or dropped for a named reason, per source, and
 the same numbers go to the manifest and the closing summary. Parsed-and-placed input
@@ -22,7 +22,7 @@ The manifest (``manifest.json`` in each version) holds:
   and ``stubs`` (stub months dropped from releases); the PAS account ``by_publication``;
 - ``currency``: per source, what the screen shows about being up to date — label,
   publisher, first and newest month, which crime types each stretch covers, coverage
-  gaps and where each downloaded piece came from (shape in ``data_sources.currency``);
+  gaps and where each downloaded piece came from (shape in ``data_sources.build.currency``);
 - ``base``: ``{"kind": "raw" | "seed", "folder": ...}``; ``data_dir``: the base folder;
 - ``tables`` (rows per table), ``built_at``, ``code_version``, ``seconds``.
 
@@ -76,7 +76,7 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     ----------
     data_dir
         The base: the raw data folder (layout as in ``../shared/data``), or a seed (the
-        snapshot copied into ``store/inputs/seed``, see ``data_sources.seed``).
+        snapshot copied into ``store/inputs/seed``, see ``data_sources.store.seed``).
     store_dir
         Where the store lives; the previous version stays live until this one is complete.
     progress

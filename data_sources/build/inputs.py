@@ -1,6 +1,6 @@
 """What the build reads and how it places it: the geography, street files, fetched months, row accounts.
 
-Shared by every source step (``data_sources.build_steps``): the spatial inputs read once
+Shared by every source step (``data_sources.build.steps``): the spatial inputs read once
 (:class:`Geography`), the parsed-and-placed input files cached by content hash
 (:class:`InputCache`), and the row account each source keeps (:class:`SourceAccount`:
 rows read = kept + every drop reason).

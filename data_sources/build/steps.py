@@ -3,7 +3,7 @@
 police.uk (street files or the seed's counts, fetched months laid over them, the 2022
 points), the Met's ward releases (newest wins per month, history kept), the PAS (official
 first, then newer publications, then users' uploads) and the harm weights. Each returns its
-tables, its row accounts and its coverage; ``data_sources.build`` runs them in
+tables, its row accounts and its coverage; ``data_sources.build.build`` runs them in
 :data:`STEPS` order and writes the store.
 """
 
@@ -331,7 +331,7 @@ def trust_step(ctx: BuildContext) -> StepResult:
     Inputs: the base's workbook sheets (raw ``PAS_buroughs.csv``/``PAS_Total.csv``, or the
     seed's trust table), the dashboard extracts and the official London series when the
     raw folder has them, every kept workbook download, and the uploads. They are merged by
-    ``data_sources.trust_merge`` (official wins, newest release first) and London figures
+    ``data_sources.build.trust_merge`` (official wins, newest release first) and London figures
     are derived only where none is published.
     """
     ctx.say("PAS trust")

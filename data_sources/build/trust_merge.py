@@ -104,7 +104,7 @@ def derive_london(trust: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame
     mean of the 32 borough figures is within 0.9 percentage points of MOPAC's London figure
     (87% equal to 2 decimals). So a London figure is derived, rounded to 2 decimals, only
     for a quarter and measure with all 32 boroughs and no official London figure, and it is
-    labelled :data:`data_sources.pas.DERIVED`.
+    labelled :data:`data_sources.read.pas.DERIVED`.
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ disk beside it under ``<cache_dir>/datastore/``, and the next request sends them
 file that has not changed is answered ``304 Not Modified`` and is not downloaded again.
 A download is streamed to a temporary file, checked (it must be what was asked for, not
 an HTML error page; a CSV must not end part-way through a row), checksummed and only then
-renamed into place. Retries and back-off are the shared policy of ``data_sources._http``.
+renamed into place. Retries and back-off are the shared policy of ``data_sources.fetch._http``.
 """
 
 from __future__ import annotations

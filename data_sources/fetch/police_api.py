@@ -2,7 +2,7 @@
 
 The street-level endpoint answers at most 10,000 crimes per polygon; above that it replies
 503 with an empty body. :func:`fetch_pieces` therefore sends many polygons concurrently
-through one shared :class:`~data_sources.rate_limit.LeakyBucket`, splits a polygon that
+through one shared :class:`~data_sources.fetch.rate_limit.LeakyBucket`, splits a polygon that
 gets that answer and sends the halves, and de-duplicates the records on their API ``id``
 (pieces overlap slightly so no crime on a shared edge is lost).
 """
@@ -203,7 +203,7 @@ class PoliceApi:
 
     @property
     def policy(self) -> RetryPolicy:
-        """The shared retry policy (``data_sources._http``) with this client's bound and back-off."""
+        """The shared retry policy (``data_sources.fetch._http``) with this client's bound and back-off."""
         return RetryPolicy(self.settings.api_max_retries, self.backoff_s, self.max_backoff_s,
                            self.settings.api_timeout_s)
 
@@ -330,7 +330,7 @@ class PoliceApi:
     def street_crimes(self, poly: Polygon, month: str, *, split_on_503: bool = True, label: str = "") -> pa.Table:
         """All street-level crimes in a lon/lat polygon for ``YYYY-MM`` (``crimes-street/all-crime``).
 
-        Returns the records as parsed by :func:`~data_sources.api_mapping.parse_crimes`.
+        Returns the records as parsed by :func:`~data_sources.read.api_mapping.parse_crimes`.
         Raises :class:`TooManyCrimes` when the polygon holds more than the cap and
         ``split_on_503`` is set; otherwise a 503 is retried like any server error.
         """

@@ -2,7 +2,7 @@
 
 For each source, a **check** (what the store holds against what the publisher lists, changing
 nothing) and a **pull** (fetch what the store lacks into the HTTP and download caches and
-hold it in memory as a :class:`Pulled`, checked). ``data_sources.update`` runs them, keeps
+hold it in memory as a :class:`Pulled`, checked). ``data_sources.fetch.update`` runs them, keeps
 what was pulled and builds the new store version.
 """
 

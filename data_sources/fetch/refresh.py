@@ -4,7 +4,7 @@ The API returns at most 10,000 crimes per polygon, so a month of London (~90,000
 needs at least ten requests. To come close to that minimum, wards are ordered along a
 Hilbert curve (so neighbours stay together) and cut greedily into groups whose expected
 count stays under a target below the cap; each group is one request, and a group that
-still overflows is halved (see :func:`data_sources.police_api.fetch_pieces`). The expected
+still overflows is halved (see :func:`data_sources.fetch.police_api.fetch_pieces`). The expected
 count per ward comes from the caller (e.g. a previous month in the store) or, after the
 first month, from the month just fetched.
 
@@ -307,7 +307,7 @@ def download_archive(path_or_url: str | Path, *, session: requests.Session | Non
 
     A URL is streamed into ``settings.cache_dir / "archives"`` (temp file, then rename) and
     reused after; the archive is then read member by member by
-    :func:`data_sources.police_uk_csv.discover_street_files`, never extracted.
+    :func:`data_sources.read.police_uk_csv.discover_street_files`, never extracted.
     """
     settings = settings or get_settings()
     text = str(path_or_url)

@@ -16,7 +16,7 @@ fetch leaves the store exactly as it was; the next run resumes from the caches (
 police.uk requests are not sent again, an unchanged Datastore file is answered 304).
 Killed after the fetch, the visible store is still the old one, and the pieces already
 kept are picked up by the next build. On a machine without a store, the first pull seeds
-one from the embedded snapshot (``data_sources.seed``).
+one from the embedded snapshot (``data_sources.store.seed``).
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ def read_small_csv(path: Path, required: list[str], **kwargs: object) -> pd.Data
 
     Strips a UTF-8 byte-order mark and surrounding whitespace from the header, because
     ONS and GLA files often carry both. A file that is not text (an HTML error page, a
-    workbook, an image, a PDF) is refused naming what it is (``data_sources._sniff``). Files over the input size limit
-    (``$CRIME_TRUST_MAX_INPUT_MB``) are refused before they are read.
+    workbook, an image, a PDF) is refused naming what it is (``data_sources.read._sniff``). Files over the input
+    size limit (``$CRIME_TRUST_MAX_INPUT_MB``) are refused before they are read.
     """
     if not path.is_file():
         raise InputFileError(path, "file not found", hint="check --data-dir or $CRIME_TRUST_DATA")

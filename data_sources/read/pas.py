@@ -10,7 +10,7 @@ loader takes any table in the TRUST schema, so a user holding ward-level PAS can
 through the same path.
 
 Every row carries the ``publication`` it comes from (:data:`PUBLICATIONS`), so the screen
-can say which figure comes from which publication; ``data_sources.trust_merge`` decides
+can say which figure comes from which publication; ``data_sources.build.trust_merge`` decides
 between publications where they overlap.
 """
 
@@ -110,7 +110,7 @@ def read_pas(path: Path, borough_codes: dict[str, str]) -> pd.DataFrame:
     path
         ``PAS_buroughs.csv`` or ``PAS_Total.csv`` (``Date;Survey;Borough;Measure;Proportion[;MPS]``).
     borough_codes
-        Normalised borough name → ONS code (``data_sources.lookup.borough_codes_by_name``).
+        Normalised borough name → ONS code (``data_sources.read.lookup.borough_codes_by_name``).
     """
     frame = read_small_csv(path, PAS_COLUMNS, sep=";")
     return pas_frame(path, frame, borough_codes)
@@ -242,7 +242,7 @@ def read_trust_table(path: Path, known_areas: dict[str, str]) -> pd.DataFrame:
     Required columns: ``area_code, period_end, measure_id, proportion``; optional
     ``area_level, measure_label, sample_size``. The file may be separated by commas,
     semicolons or tabs, with decimal points or decimal commas (a European Excel's "CSV"),
-    with or without a byte-order mark and CRLF line ends (``data_sources._dialect``).
+    with or without a byte-order mark and CRLF line ends (``data_sources.read._dialect``).
     ``period_end`` is ``YYYY-MM-DD`` or day first (``31/12/2023``, ``31.12.2023``), as a
     spreadsheet re-saves it; a sample size may carry thousands separators.
 

@@ -1,6 +1,6 @@
 """Further PAS publications: MOPAC's borough dashboard (as extracted) and the official London series.
 
-The official workbook (``data_sources.pas``) stops at its last release; two other public
+The official workbook (``data_sources.read.pas``) stops at its last release; two other public
 sources go further, and both are mapped onto the workbook's measures and dates here:
 
 - **MOPAC dashboard (extracted)** (``trust/pas_borough_powerbi_2014-2026/``): the figures

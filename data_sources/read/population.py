@@ -42,7 +42,7 @@ def read_population(lsoa_path: Path, ltla_path: Path, lookup: pd.DataFrame) -> p
     lsoa_path, ltla_path
         The Nomis bulk files ``census2021-ts007a-lsoa.csv`` and ``-ltla.csv``.
     lookup
-        London's LSOA→ward→borough lookup (``data_sources.lookup.read_lsoa_lookup``).
+        London's LSOA→ward→borough lookup (``data_sources.read.lookup.read_lsoa_lookup``).
     """
     lsoa = _usual_residents(lsoa_path).rename(columns={"area_code": "lsoa_code"})
     london = lookup.merge(lsoa, on="lsoa_code", how="left")

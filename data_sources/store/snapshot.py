@@ -3,7 +3,7 @@
 It holds only derived tables (display geometry, ward × month × type counts from both
 crime sources, trust, population, harm weights, areas): no raw rows, ≤ 10 MB in all and
 no file over 2 MB. It is also the **seed** a store grows from on a machine without the raw
-data (``data_sources.seed``), so it carries what placing newly fetched crimes needs:
+data (``data_sources.store.seed``), so it carries what placing newly fetched crimes needs:
 placement-grade ward polygons (``wards_placement``: ``geo.wards.placement_geometry``,
 ≥ 99.9% of crimes in the same ward as the full polygons) and the LSOA → ward lookup
 (``lsoa_lookup``) for crimes placed by LSOA.

@@ -3,7 +3,7 @@
 Nothing is kept until the user confirms. :func:`check_upload` refuses an oversize file by
 its length and a file that is not text by its first bytes (naming what it is: "a PNG
 image, not a CSV"), then reads it with the project's own reader
-(``data_sources.pas.read_trust_table``) from a private temporary folder that is removed at
+(``data_sources.read.pas.read_trust_table``) from a private temporary folder that is removed at
 once. :func:`save_upload` keeps a confirmed file under its own (sanitised) name in
 ``store/inputs/uploads``, where every build reads it and lists it in the manifest. One
 upload is kept at a time: saving replaces the earlier one, so two versions of the same
