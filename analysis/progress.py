@@ -1,19 +1,20 @@
-"""Plan progress: did the areas flagged when the plan began get better, and by more than the rest.
+"""Plan progress: did the areas flagged when the plan began get better, and by more than the others.
 
-The **launch cohort** is what the priority table flags over the baseline period (calendar
-2022 by default) with trust at the survey year ending 31 December 2022, with the filters
-and thresholds of the Priority areas page: exactly the areas ``export priorities`` flags
-for those settings. It is fixed at launch, so later months never move an area in or out.
-Two comparison groups: areas that met the crime half of the rule but not the trust half
-(``same_crime_other_trust``: as high in crime at launch, which guards against regression to
-the mean), and the ``rest`` of London (every other area with data).
+The **launch cohort** is what the priority table flags over the baseline window (calendar
+2022 by default) with trust in the survey year that overlaps it most, with the filters and
+thresholds of the Priority areas page: exactly the areas ``export priorities`` flags for
+those settings. It is fixed at launch, so later months never move an area in or out. It is
+compared with ``all_other`` (every other area with data) and with its two parts (see
+``analysis.progress_groups``).
 
-Each group's crime in the latest months (as many as the baseline has, ending with the
-newest month held) is compared with its baseline: a ratio of totals, with an interval
-widened by how unevenly the group's areas changed (quasi-Poisson); the cohort against each
-comparison group is a ratio of those ratios. Trust is compared in percentage points.
-Quarterly series give the picture over time, a trend test asks whether the cohort was
-already diverging before the baseline, and ``rtm`` says what selection alone would predict.
+Each group's crime in the latest window (as long as the baseline; by default the newest
+months held) is compared with its baseline: a ratio of totals with a 95% interval that is
+cluster-robust by borough; the cohort against each comparison group is a ratio of those
+ratios. Trust is compared in percentage points between the survey years aligned with the
+two windows (``analysis.progress_windows``), with intervals widened by the survey's design
+effect. Quarterly series give the picture over time (``analysis.progress_series``), trend
+tests ask whether any two groups were already diverging (``analysis.progress_trends``),
+and ``analysis.progress_selection`` says what selection alone would produce, with a placebo.
 All of this describes; it does not show what the plan caused.
 """
 
@@ -24,94 +25,82 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from analysis import classify
-from analysis.change import (
-    Ratio,
-    TrendTest,
-    dispersion,
-    group_ratio,
-    newcombe_difference,
-    rate_ratio_exact,
-    ratio_of_ratios,
-    rtm_ratio,
-    shared_weights,
-    trend_difference,
-    weighted_change,
-)
-from analysis.periods import PLAN, is_month, month_range, month_runs, shift_month
+from analysis.change import newcombe_difference, rate_ratio_exact
+from analysis.periods import is_month, month_range, month_runs, shift_month
 from analysis.priorities import AreaFlags, FlagSettings, area_flags, check_flags
-from analysis.query import CrimeQuery, check_query, crime_label, months_available, type_mask
-from analysis.registry import PER, Measure
-from analysis.stats import poisson_rate_ci
+from analysis.progress_columns import SUMMARY_COLUMN_DOCS
+from analysis.progress_groups import (
+    COMPARISONS,
+    GROUPS,
+    Change,
+    area_dispersion,
+    clusters_of,
+    crime_changes,
+    group_labels,
+    group_members,
+    launch_groups,
+    trust_changes,
+)
+from analysis.progress_selection import SelectionAlone, selection_alone
+from analysis.progress_series import crime_series, group_value, monthly_basis, series_months, trust_series
+from analysis.progress_trends import PreTrend, pre_trends
+from analysis.progress_windows import aligned_survey_year, gap_months, latest_window
+from analysis.query import CrimeQuery, check_query, crime_label, months_available
+from analysis.registry import Measure
 from analysis.tables import AnalysisTables
 from analysis.trust import borough_panel
 from core.errors import AnalysisInputError
 
-GROUPS = ("cohort", "same_crime_other_trust", "rest")
-GROUP_LABELS = {"cohort": "flagged at launch", "same_crime_other_trust": "as high in crime, trust not low",
-                "rest": "rest of London", "london": "London"}
-COMPARISONS = {"cohort_vs_rest": ("cohort", "rest"),
-               "cohort_vs_same_crime_other_trust": ("cohort", "same_crime_other_trust")}
-#: Months before the baseline needed for the pre-launch trend test.
-MIN_TREND_MONTHS = 6
-
-#: The per-area table's columns and what each holds (written into the export's metadata).
-AREA_COLUMN_DOCS: dict[str, str] = {
-    "area_code": "2022 ward code (E05…) or borough code (E09…)",
-    "area_name": "ward or borough name",
-    "borough_name": "borough the area lies in",
-    "group": "cohort (flagged at launch), same_crime_other_trust (met the crime half of the rule at launch, "
-             "not the trust half) or rest",
-    "population": "Census 2021 usual residents",
-    "baseline_count": "crimes in the baseline period",
-    "baseline_value": "the chosen measure in the baseline period",
-    "latest_count": "crimes in the latest period (as many months as the baseline, ending with the newest held)",
-    "latest_value": "the chosen measure in the latest period",
-    "change": "latest ÷ baseline (0.9 = 10% lower), of crimes or of harm",
-    "change_lo": "lower end of the exact 95% interval of change (crimes only)",
-    "change_hi": "upper end of the exact 95% interval of change (crimes only)",
-    "trust_baseline": "share agreeing at the trust baseline (0-1); at ward level the borough's figure",
-    "trust_latest": "share agreeing in the latest survey year (0-1)",
-    "trust_change": "trust_latest - trust_baseline, in percentage points",
-    "trust_change_lo": "lower end of Newcombe's 95% interval of trust_change, percentage points",
-    "trust_change_hi": "upper end of Newcombe's 95% interval of trust_change, percentage points",
-    "flagged_now": "true when the same rule flags the area over the latest period with the latest trust",
-}
-SUMMARY_COLUMN_DOCS: dict[str, str] = {
-    "group": "cohort, same_crime_other_trust, rest, london, or a comparison (cohort_vs_…)",
-    "label": "the group in words",
-    "areas": "areas in the group with data in both periods",
-    "baseline_count": "the group's crimes in the baseline period",
-    "baseline_value": "the chosen measure for the group's total in the baseline period",
-    "latest_count": "the group's crimes in the latest period",
-    "latest_value": "the chosen measure for the group's total in the latest period",
-    "change": "latest ÷ baseline for a group; for a comparison, the first group's change ÷ the second's",
-    "change_lo": "lower end of the 95% interval (quasi-Poisson: widened by how unevenly the areas changed)",
-    "change_hi": "upper end of the 95% interval",
-    "dispersion": "how much more unevenly the group's areas changed than chance alone (1 = Poisson)",
-    "trust_baseline": "population-weighted mean of the areas' trust at the baseline (0-1)",
-    "trust_latest": "the same in the latest survey year (0-1)",
-    "trust_change": "change in percentage points; for a comparison, the difference of the two changes",
-    "trust_change_lo": "lower end of its 95% interval (percentage points)",
-    "trust_change_hi": "upper end of its 95% interval (percentage points)",
-}
+PLAN_BASELINE = ("2022-01", "2022-12")
+#: Largest design effect accepted: beyond it a survey of 400 a year says next to nothing.
+MAX_DESIGN_EFFECT = 10.0
 
 
 @dataclass(frozen=True)
 class ProgressSettings:
-    """When the plan began: the crime baseline and the trust baseline (defaults: the year before launch).
+    """The windows compared and how sure the survey is (defaults: 2022 against the newest 12 months held).
 
     Attributes
     ----------
     baseline_start, baseline_end
-        The baseline crime period, 'YYYY-MM'.
-    trust_baseline
-        End of the survey year used as the trust baseline, 'YYYY-MM-DD'.
+        The baseline crime window, 'YYYY-MM'.
+    latest_start, latest_end
+        The latest crime window (as long as the baseline); None: ending with the newest month held.
+    trust_baseline, trust_latest
+        End of the survey year ('YYYY-MM-DD') for each window; None: the year overlapping it most.
+    design_effect
+        How much the survey's weighting and clustering inflate its variance (1: a simple
+        random sample of the interviews); every trust interval uses interviews ÷ this.
     """
 
-    baseline_start: str = PLAN.baseline[0]
-    baseline_end: str = PLAN.baseline[1]
-    trust_baseline: str = str(PLAN.trust_baseline.date())
+    baseline_start: str = PLAN_BASELINE[0]
+    baseline_end: str = PLAN_BASELINE[1]
+    latest_start: str | None = None
+    latest_end: str | None = None
+    trust_baseline: str | None = None
+    trust_latest: str | None = None
+    design_effect: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrustYears:
+    """The survey years used: their ends ('YYYY-MM-DD') and whether each overlaps its crime window."""
+
+    baseline: str
+    latest: str
+    baseline_overlaps: bool = True
+    latest_overlaps: bool = True
+
+
+@dataclass(frozen=True)
+class Placebo:
+    """The same rule one window before the baseline, followed over the next window (before the plan)."""
+
+    baseline: tuple[str, str]
+    follow_up: tuple[str, str]
+    trust_year: str
+    areas: int
+    change: Change
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,27 +110,32 @@ class Progress:
     Attributes
     ----------
     query, flags, settings
-        What it was computed for.
+        What it was computed for (``flags`` as given; trust intervals divide its interviews
+        by ``settings.design_effect``).
     areas
-        One row per area with data in both periods (``AREA_COLUMN_DOCS``).
+        One row per area with data in both windows (``progress_columns.AREA_COLUMN_DOCS``).
     summary
-        One row per group, London and each comparison (``SUMMARY_COLUMN_DOCS``).
-    crime_series
-        ``group, quarter, quarter_end, months, count, value, lo, hi`` per calendar quarter
-        (``value`` NaN where a month of the quarter is missing from the source).
-    trust_series
-        ``group, period_end, trust, lo, hi`` per survey year end.
+        One row per group, London, each comparison, ``selection_alone`` and ``placebo``
+        (``progress_columns.SUMMARY_COLUMN_DOCS``).
+    crime_series, trust_series
+        Per group and quarter / survey year (``analysis.progress_series``).
     baseline, now
-        The flag rule at launch (it defines the cohort) and over the latest period.
+        The flag rule at launch (it defines the cohort) and over the latest window.
     latest
-        The latest period (start, end).
-    pre_trend
-        The cohort's extra trend against the rest before the baseline, or None without data.
-    rtm
-        The cohort's change against the rest's that regression to the mean alone predicts
-        (NaN without a period before the baseline).
+        The latest window (start, end).
+    trust_years
+        The survey years used.
+    pre_trends
+        Per comparison, its pre-baseline trend (empty without 6 months before the baseline).
+    selection
+        What selection alone would give cohort against ``all_other`` (None for harm or
+        without the window before the baseline).
+    placebo
+        The same rule one window earlier (None without the data).
     missing_months
         Months in the series' range the source lacks for the selection.
+    labels
+        Each group in words.
     """
 
     query: CrimeQuery
@@ -154,10 +148,13 @@ class Progress:
     baseline: AreaFlags
     now: AreaFlags
     latest: tuple[str, str]
-    pre_trend: TrendTest | None
-    rtm: float
+    trust_years: TrustYears
+    pre_trends: dict[str, PreTrend]
+    selection: SelectionAlone | None
+    placebo: Placebo | None
     missing_months: tuple[str, ...]
     crime_words: str
+    labels: dict[str, str]
 
     def group(self, name: str) -> pd.Series:
         """One row of the summary."""
@@ -165,8 +162,8 @@ class Progress:
 
 
 def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
-                  settings: ProgressSettings = ProgressSettings()) -> Progress:
-    """Compare the areas flagged at launch with the rest, from the baseline to the newest months held.
+                  settings: ProgressSettings = ProgressSettings(), *, effects: bool = True) -> Progress:
+    """Compare the areas flagged at launch with all other areas, from the baseline to the latest window.
 
     Parameters
     ----------
@@ -175,68 +172,117 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     q
         The crime filters (source, level, types, measure); its own period is ignored.
     flags
-        The flag rule and thresholds; its trust period is replaced by the trust baseline
-        for the cohort and by the latest survey year for ``flagged_now``.
+        The flag rule and thresholds; its trust period is replaced by the survey year
+        aligned with each window.
     settings
-        The crime and trust baselines.
-
-    Returns
-    -------
-    Progress
+        The windows, the survey years (None: aligned) and the design effect.
+    effects
+        Also work out what selection alone would give (a simulation) and the placebo (the
+        rule one window earlier): the ``selection_alone`` and ``placebo`` rows. They take
+        longer than the rest together, so a caller in a hurry can leave them out.
 
     Raises
     ------
     AnalysisInputError
         When the source lacks the baseline months (e.g. the Met's ward data, which starts
-        after the launch), has no months after the baseline, or for any invalid filter.
+        after the launch), the latest window is not after the baseline or not in the data,
+        a named survey year is not held, or for any invalid filter or setting.
     """
     chosen = check_query(q)
     check_flags(q.measure, flags)
+    if not 1.0 <= settings.design_effect <= MAX_DESIGN_EFFECT:
+        raise AnalysisInputError(f"the design effect {settings.design_effect!r} must lie between 1 (a simple random "
+                                 f"sample) and {MAX_DESIGN_EFFECT:g}; 2 is a common value for a weighted, "
+                                 "clustered survey")
     available = months_available(tables, q.source, q.crime_types, q.crime_groups)
-    wanted = month_range(settings.baseline_start, settings.baseline_end) if (
-        is_month(settings.baseline_start) and is_month(settings.baseline_end)) else []
-    if not wanted or not set(wanted) <= set(available):
-        held = month_runs(available) or "no months"
-        raise AnalysisInputError(f"the baseline {settings.baseline_start} to {settings.baseline_end} is not in the "
-                                 f"data for source {q.source!r} and these crime types (held: {held}); choose a "
-                                 "source that covers the launch (the Met's ward data starts after it) or a baseline "
-                                 "inside the data")
-    baseline = area_flags(tables, replace(q, start=settings.baseline_start, end=settings.baseline_end),
-                          replace(flags, trust_period=settings.trust_baseline))
-    n = baseline.crime.meta.months
-    latest = (shift_month(available[-1], -(n - 1)), available[-1])
-    if latest[0] <= settings.baseline_end:
-        raise AnalysisInputError(f"the newest {n} months held ({latest[0]} to {latest[1]}) "
-                                 f"overlap the baseline ({settings.baseline_start} to {settings.baseline_end}); "
-                                 "progress needs a latest period after the baseline — choose an earlier baseline "
-                                 "or bring the data up to date")
-    now = area_flags(tables, replace(q, start=latest[0], end=latest[1]), replace(flags, trust_period=None))
+    window = _baseline_window(settings, available, q.source)
+    n = len(month_range(*window))
+    latest = latest_window(available, n, settings.latest_start, settings.latest_end)
+    if latest[0] <= window[1]:
+        raise AnalysisInputError(f"the latest window {latest[0]} to {latest[1]} overlaps the baseline ({window[0]} to "
+                                 f"{window[1]}); progress needs a latest window after the baseline: choose an "
+                                 "earlier baseline, a later window or bring the data up to date")
+    survey = replace(flags, n_per_quarter=flags.n_per_quarter / settings.design_effect)
+    panel = borough_panel(tables, flags.trust_measure, n_per_quarter=survey.n_per_quarter)
+    years = _trust_years(panel[0], window, latest, settings)
+    baseline = area_flags(tables, replace(q, start=window[0], end=window[1]),
+                          replace(survey, trust_period=years.baseline))
+    now = area_flags(tables, replace(q, start=latest[0], end=latest[1]), replace(survey, trust_period=years.latest))
     base_t, now_t = _frame(baseline), _frame(now)
     index = tables.area_index(q.level).set_index("area_code")
-
-    group = _groups(base_t, baseline, flags)
-    basis = chosen.basis
-    before, after = base_t[basis].to_numpy(dtype=float), now_t[basis].to_numpy(dtype=float)
+    group = launch_groups(base_t, baseline, survey)
+    before, after = (t[chosen.basis].to_numpy(dtype=float) for t in (base_t, now_t))
     has_data = ~(np.isnan(before) | np.isnan(after))
-    areas = _area_rows(base_t, now_t, index, group, chosen, has_data)
-    members = {g: (group == g) & has_data for g in GROUPS} | {"london": has_data}
-    trusted, boroughs = _has_trust(base_t, now_t), tables.boroughs["area_code"].astype(str).tolist()
-    weights = {g: shared_weights(index["borough_code"].to_numpy(dtype=object), index["population"].to_numpy(float),
-                                 m & trusted, boroughs) for g, m in members.items()}
-    panel = borough_panel(tables, flags.trust_measure, n_per_quarter=flags.n_per_quarter)
-    when = (pd.Timestamp(settings.trust_baseline), pd.Timestamp(now.trust_period_end))
-    summary = _summary(members, before, after, base_t, now_t, index, chosen, q, weights, panel, when)
-    series_months = _series_months(tables, q, available)
-    monthly = _monthly(tables, q, chosen, base_t.index, series_months)
-    crime_series = _crime_series(monthly, members, index, chosen, series_months, set(available))
-    trust_series = _trust_series(weights, panel, series_months[0])
-    pre = _pre_trend(monthly, members, series_months, available, settings)
-    earlier = _earlier_basis(monthly, series_months, available, settings)
-    rtm = (rtm_ratio(earlier, before, members["cohort"]) / rtm_ratio(earlier, before, members["rest"])
-           if earlier is not None else float("nan"))
-    missing = tuple(m for m in series_months if m not in set(available))
-    return Progress(q, flags, settings, areas, summary, crime_series, trust_series, baseline, now, latest, pre, rtm,
-                    missing, crime_label(tables, q))
+    members = group_members(group, has_data)
+    cluster = clusters_of(index, q.level)
+    counted = chosen.basis == "count"
+    changes = crime_changes(after, before, members, cluster, counted)
+    trusted = (base_t["trust"].notna() & now_t["trust"].notna()).to_numpy()
+    at = [(frame.loc[pd.Timestamp(t)].to_numpy(dtype=float)) for t in (years.baseline, years.latest)
+          for frame in panel[1:]]
+    weights, trust = trust_changes(members, index, trusted, tables.boroughs["area_code"].astype(str).tolist(),
+                                   (at[0], at[1]), (at[2], at[3]))
+    months = series_months(tables, q, available)
+    monthly = monthly_basis(tables, q, chosen, base_t.index, months)
+    trends = pre_trends(monthly, members, months, set(available), window[0], gap_months(window, latest))
+    earlier = _earlier_window(window)
+    placebo = (_placebo(tables, q, survey, earlier, window, available, panel[0], before, cluster, chosen)
+               if effects else None)
+    selection = None
+    if effects and counted and set(month_range(*earlier)) <= set(available) and set(month_range(*earlier)) <= set(months):
+        positions = [months.index(m) for m in month_range(*earlier)]
+        selection = selection_alone(monthly[:, positions].sum(axis=1), before, index["population"].to_numpy(float),
+                                    cluster, members["cohort"], members["all_other"])
+    labels = group_labels(q.level)
+    summary = _summary(members, changes, area_dispersion(after, before, members) if counted else {}, trust, trends,
+                       selection, placebo, base_t, now_t, index, chosen, labels)
+    missing = tuple(m for m in months if m not in set(available))
+    return Progress(q, flags, settings, _area_rows(base_t, now_t, index, group, chosen, has_data), summary,
+                    crime_series(monthly, members, index, chosen, months, set(available)),
+                    trust_series(weights, panel, months[0]), baseline, now, latest, years, trends, selection,
+                    placebo, missing, crime_label(tables, q), labels)
+
+
+def _baseline_window(settings: ProgressSettings, available: list[str], source: str) -> tuple[str, str]:
+    """The baseline window, checked against the months held."""
+    window = (settings.baseline_start, settings.baseline_end)
+    wanted = month_range(*window) if all(is_month(m) for m in window) else []
+    if not wanted or not set(wanted) <= set(available):
+        held = month_runs(available) or "no months"
+        raise AnalysisInputError(f"the baseline {window[0]} to {window[1]} is not in the data for source {source!r} "
+                                 f"and these crime types (held: {held}); choose a source that covers the launch "
+                                 "(the Met's ward data starts after it) or a baseline inside the data")
+    return window
+
+
+def _trust_years(ends: pd.DatetimeIndex, window: tuple[str, str], latest: tuple[str, str],
+                 settings: ProgressSettings) -> TrustYears:
+    """The survey year for each window: the user's, else the one overlapping it most (ties: the earlier)."""
+    base, base_overlaps = aligned_survey_year(window, ends, settings.trust_baseline)
+    last, last_overlaps = aligned_survey_year(latest, ends, settings.trust_latest)
+    return TrustYears(base, last, base_overlaps, last_overlaps)
+
+
+def _earlier_window(window: tuple[str, str]) -> tuple[str, str]:
+    n = len(month_range(*window))
+    return shift_month(window[0], -n), shift_month(window[1], -n)
+
+
+def _placebo(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings, earlier: tuple[str, str],
+             window: tuple[str, str], available: list[str], ends: pd.DatetimeIndex, follow_up: np.ndarray,
+             cluster: np.ndarray, chosen: Measure) -> Placebo | None:
+    """The rule applied to the window before the baseline, its cohort followed into the baseline window."""
+    if not set(month_range(*earlier)) <= set(available):
+        return None
+    year, _ = aligned_survey_year(earlier, ends)
+    then = area_flags(tables, replace(q, start=earlier[0], end=earlier[1]), replace(flags, trust_period=year))
+    frame = _frame(then)
+    before = frame[chosen.basis].to_numpy(dtype=float)
+    members = group_members(launch_groups(frame, then, flags), ~(np.isnan(before) | np.isnan(follow_up)))
+    if not members["cohort"].any() or not members["all_other"].any():
+        return None
+    change = crime_changes(follow_up, before, members, cluster, chosen.basis == "count")["cohort_vs_all_other"]
+    return Placebo(earlier, window, year, int(members["cohort"].sum()), change)
 
 
 def _frame(flags: AreaFlags) -> pd.DataFrame:
@@ -249,18 +295,8 @@ def _frame(flags: AreaFlags) -> pd.DataFrame:
                         index=pd.Index(areas["area_code"].astype(str), name="area_code"))
 
 
-def _groups(base_t: pd.DataFrame, baseline: AreaFlags, flags: FlagSettings) -> np.ndarray:
-    """Each area's group at launch: flagged, the crime half only (with trust known), or the rest."""
-    high = classify.high_crime(base_t["value"].to_numpy(dtype=float), method=flags.method, crime_pct=flags.crime_pct,
-                               crime_lower=base_t["rate_lo"].to_numpy(dtype=float),
-                               london_crime=float(baseline.crime.london["rate"]))
-    cohort = base_t["flagged"].to_numpy(dtype=bool)
-    same = high & ~cohort & base_t["trust"].notna().to_numpy()
-    return np.where(cohort, "cohort", np.where(same, "same_crime_other_trust", "rest"))
-
-
-def _has_trust(base_t: pd.DataFrame, now_t: pd.DataFrame) -> np.ndarray:
-    return (base_t["trust"].notna() & now_t["trust"].notna()).to_numpy()
+#: The order of the per-area table: the cohort, then the two parts of all_other.
+AREA_ORDER = ("cohort", "same_crime_other_trust", "lower_crime")
 
 
 def _area_rows(base_t: pd.DataFrame, now_t: pd.DataFrame, index: pd.DataFrame, group: np.ndarray, chosen: Measure,
@@ -287,172 +323,53 @@ def _area_rows(base_t: pd.DataFrame, now_t: pd.DataFrame, index: pd.DataFrame, g
         "trust_baseline": p0, "trust_latest": p1, "trust_change": d * 100, "trust_change_lo": d_lo * 100,
         "trust_change_hi": d_hi * 100, "flagged_now": now_t["flagged"].to_numpy(dtype=bool),
     }
-    # areas with data, by group (in GROUPS order), then change (NaN last), then code: sorted as arrays,
-    # before the frame is built, because this runs on every filter change
-    rank = np.array([GROUPS.index(g) for g in group], dtype=int)
+    # areas with data, by group, then change (NaN last), then code: sorted as arrays, before the frame is
+    # built, because this runs on every filter change
+    rank = np.array([AREA_ORDER.index(g) for g in group], dtype=int)
     kept = np.flatnonzero(has_data)
     kept = kept[np.lexsort((codes[kept], change[kept], rank[kept]))]
     return pd.DataFrame({name: values[kept] for name, values in columns.items()})
 
 
-def _group_value(chosen: Measure, count: float, harm: float, pop: float, km2: float) -> float:
-    """The chosen measure for a group's totals (rates per 1,000 residents of the group)."""
-    values = {"count": count, "rate": count / pop * PER, "harm": harm, "harm_rate": harm / pop * PER,
-              "density": count / km2}
-    return float(values[chosen.id]) if pop > 0 and km2 > 0 else float("nan")
-
-
-def _summary(members: dict[str, np.ndarray], before: np.ndarray, after: np.ndarray, base_t: pd.DataFrame,
-             now_t: pd.DataFrame, index: pd.DataFrame, chosen: Measure, q: CrimeQuery,
-             weights: dict[str, np.ndarray], panel: tuple[pd.DatetimeIndex, pd.DataFrame, pd.DataFrame],
-             when: tuple[pd.Timestamp, pd.Timestamp]) -> pd.DataFrame:
-    """One row per group and London, then the comparisons."""
+def _summary(members: dict[str, np.ndarray], changes: dict[str, Change], phi: dict[str, float],
+             trust: dict[str, tuple[float, ...]], trends: dict[str, PreTrend], selection: SelectionAlone | None,
+             placebo: Placebo | None, base_t: pd.DataFrame, now_t: pd.DataFrame, index: pd.DataFrame,
+             chosen: Measure, labels: dict[str, str]) -> pd.DataFrame:
+    """One row per group and London, then the comparisons, selection alone and the placebo."""
     pop, km2 = index["population"].to_numpy(dtype=float), index["area_km2"].to_numpy(dtype=float)
-    _, p, n = panel
-    p0, n0, p1, n1 = (frame.loc[t].to_numpy(dtype=float) if t in frame.index else np.full(frame.shape[1], np.nan)
-                      for t in when for frame in (p, n))
-    rows, ratios, trust_w = [], {}, {}
-    for name, m in members.items():
-        b_count, a_count = (float(t["count"].to_numpy(float)[m].sum()) for t in (base_t, now_t))
-        b_harm, a_harm = (float(t["harm"].to_numpy(float)[m].sum()) for t in (base_t, now_t))
-        phi = dispersion(after[m], before[m]) if chosen.basis == "count" else float("nan")
-        ratio = (group_ratio(float(after[m].sum()), float(before[m].sum()), phi) if chosen.basis == "count"
-                 else Ratio(_safe_ratio(float(after[m].sum()), float(before[m].sum())), np.nan, np.nan, np.nan))
-        ratios[name] = ratio
-        w = weights[name]
-        trust_w[name] = w
-        t0, t1 = float(np.nansum(w * p0)), float(np.nansum(w * p1))
-        change, lo, hi, _ = weighted_change(w, np.nan_to_num(p0), np.nan_to_num(n0, nan=1.0), np.nan_to_num(p1),
-                                            np.nan_to_num(n1, nan=1.0))
-        has_trust = w.sum() > 0
-        rows.append({"group": name, "label": GROUP_LABELS[name], "areas": int(m.sum()), "baseline_count": b_count,
-                     "baseline_value": _group_value(chosen, b_count, b_harm, pop[m].sum(), km2[m].sum()),
-                     "latest_count": a_count,
-                     "latest_value": _group_value(chosen, a_count, a_harm, pop[m].sum(), km2[m].sum()),
-                     "change": ratio.value, "change_lo": ratio.lo, "change_hi": ratio.hi, "dispersion": phi,
-                     **_trust_cells(has_trust, t0, t1, change, lo, hi)})
-    for name, (first, second) in COMPARISONS.items():
-        r = (ratio_of_ratios(ratios[first], ratios[second]) if chosen.basis == "count"
-             else Ratio(_safe_ratio(ratios[first].value, ratios[second].value), np.nan, np.nan, np.nan))
-        w = trust_w[first] - trust_w[second]
-        change, lo, hi, _ = weighted_change(w, np.nan_to_num(p0), np.nan_to_num(n0, nan=1.0), np.nan_to_num(p1),
-                                            np.nan_to_num(n1, nan=1.0))
-        both = trust_w[first].sum() > 0 and trust_w[second].sum() > 0
-        rows.append({"group": name, "label": f"{GROUP_LABELS[first]} against {GROUP_LABELS[second]}",
-                     "areas": int(members[first].sum() + members[second].sum()), "change": r.value,
-                     "change_lo": r.lo, "change_hi": r.hi,
-                     **_trust_cells(both, np.nan, np.nan, change, lo, hi)})
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMN_DOCS))
-
-
-def _trust_cells(known: bool, before: float, after: float, change: float, lo: float, hi: float) -> dict[str, float]:
-    if not known:
-        return dict.fromkeys(("trust_baseline", "trust_latest", "trust_change", "trust_change_lo", "trust_change_hi"),
-                             float("nan"))
-    return {"trust_baseline": before, "trust_latest": after, "trust_change": change * 100,
-            "trust_change_lo": lo * 100, "trust_change_hi": hi * 100}
-
-
-def _safe_ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("nan")
-
-
-def _series_months(tables: AnalysisTables, q: CrimeQuery, available: list[str]) -> list[str]:
-    """From two years before the launch (or the first month held) to the newest month, every month."""
-    first = min(available[0], shift_month(PLAN.launch_month, -24))
-    first = max(first, tables.cube(q.source).months[0])
-    return month_range(first, available[-1])
-
-
-def _monthly(tables: AnalysisTables, q: CrimeQuery, chosen: Measure, codes: pd.Index,
-             months: list[str]) -> np.ndarray:
-    """Areas × months of the basis (crimes or harm), in ``codes`` order; NaN where the source lacks a month."""
-    cube = tables.cube(q.source)
-    mask = type_mask(cube, q.crime_types, q.crime_groups)
-    per_type = cube.harm_weights(mask) if chosen.basis == "harm" else mask.astype(float)
-    ward_months = cube.counts @ per_type  # wards × cube months
-    if tables.city_ward >= 0:
-        ward_months[tables.city_ward, ~cube.city_months] = np.nan
-    if q.level == "borough":
-        level = np.zeros((len(tables.boroughs), ward_months.shape[1]))
-        np.add.at(level, tables.ward_borough, ward_months)
-    else:
-        level = ward_months
-    rows = tables.area_index(q.level)["area_code"].astype(str)
-    at = pd.Index(cube.months).get_indexer(months)
-    out = np.where(at >= 0, level[:, np.where(at >= 0, at, 0)], np.nan)
-    return out[pd.Index(rows).get_indexer(codes.astype(str))]
-
-
-def _crime_series(monthly: np.ndarray, members: dict[str, np.ndarray], index: pd.DataFrame, chosen: Measure,
-                  months: list[str], available: set[str]) -> pd.DataFrame:
-    """Per group and calendar quarter: crimes (or harm), the measure and its Poisson interval."""
-    # quarters counted from 1970 Q1 ('YYYY-MM' → year * 4 + quarter), in plain numpy
-    numbers = np.array([(int(m[:4]) - 1970) * 4 + (int(m[5:7]) - 1) // 3 for m in months])
-    quarter_numbers, quarter_id = np.unique(numbers, return_inverse=True)
-    labels = np.array([f"{1970 + k // 4}Q{k % 4 + 1}" for k in quarter_numbers])
-    held = np.bincount(quarter_id, weights=np.array([m in available for m in months], dtype=float))
-    complete = (held == 3) & (np.bincount(quarter_id) == 3)
-    next_quarter = (quarter_numbers * 3 + 3).astype("datetime64[M]").astype("datetime64[us]")
-    ends = next_quarter - np.timedelta64(1, "D")  # the quarter's last day
-    pop, km2 = index["population"].to_numpy(dtype=float), index["area_km2"].to_numpy(dtype=float)
-    names = list(members)
-    totals = np.concatenate([np.where(complete, np.bincount(quarter_id, weights=np.nansum(monthly[m], axis=0)), np.nan)
-                             for m in members.values()])
-    # the measure per crime (or harm day) of each group, repeated over its quarters
-    scale = np.repeat([_group_value(chosen, 1.0, 1.0, pop[m].sum(), km2[m].sum()) for m in members.values()],
-                      len(labels))
-    if chosen.basis == "count":
-        _, lo, hi = poisson_rate_ci(totals, np.ones(len(totals)), per=1.0)
-    else:
-        lo = hi = np.full(len(totals), np.nan)
-    return pd.DataFrame({"group": np.repeat(names, len(labels)), "quarter": np.tile(labels, len(names)),
-                         "quarter_end": np.tile(ends, len(names)), "months": np.tile(held.astype(int), len(names)),
-                         "count": totals, "value": totals * scale, "lo": lo * scale, "hi": hi * scale})
-
-
-def _trust_series(weights: dict[str, np.ndarray], panel: tuple[pd.DatetimeIndex, pd.DataFrame, pd.DataFrame],
-                  first_month: str) -> pd.DataFrame:
-    """Per group and survey year end: the population-weighted trust with a normal 95% interval."""
-    ends, p, n = panel
-    keep = ends >= pd.Period(first_month, "M").start_time
-    p, n = p[keep].to_numpy(dtype=float), n[keep].to_numpy(dtype=float)
+    trust_keys = ("trust_baseline", "trust_latest", "trust_change", "trust_change_lo", "trust_change_hi")
     rows = []
-    for name, w in weights.items():
-        if w.sum() == 0:
-            continue
-        use = w > 0
-        complete = ~np.isnan(p[:, use]).any(axis=1)
-        mean = np.nansum(p[:, use] * w[use], axis=1)
-        var = np.nansum(w[use] ** 2 * p[:, use] * (1 - p[:, use]) / n[:, use], axis=1)
-        half = 1.959963984540054 * np.sqrt(var)
-        for k, end in enumerate(ends[keep]):
-            if complete[k]:
-                rows.append({"group": name, "period_end": end, "trust": mean[k], "lo": mean[k] - half[k],
-                             "hi": mean[k] + half[k]})
-    return pd.DataFrame(rows, columns=["group", "period_end", "trust", "lo", "hi"])
-
-
-def _pre_trend(monthly: np.ndarray, members: dict[str, np.ndarray], months: list[str], available: list[str],
-               settings: ProgressSettings) -> TrendTest | None:
-    """The cohort's extra monthly trend against the rest, over the held months before the baseline."""
-    held = set(available)
-    before = [k for k, m in enumerate(months) if m < settings.baseline_start and m in held]
-    if len(before) < MIN_TREND_MONTHS or not members["cohort"].any() or not members["rest"].any():
-        return None
-    cohort = np.nansum(monthly[members["cohort"]][:, before], axis=0)
-    rest = np.nansum(monthly[members["rest"]][:, before], axis=0)
-    if cohort.sum() == 0 or rest.sum() == 0:
-        return None
-    return trend_difference(cohort, rest, [months[k] for k in before])
-
-
-def _earlier_basis(monthly: np.ndarray, months: list[str], available: list[str],
-                   settings: ProgressSettings) -> np.ndarray | None:
-    """Each area's crimes (or harm) in the period of the baseline's length just before it, or None."""
-    n = len(month_range(settings.baseline_start, settings.baseline_end))
-    wanted = month_range(shift_month(settings.baseline_start, -n), shift_month(settings.baseline_end, -n))
-    held, position = set(available), {m: k for k, m in enumerate(months)}
-    if not all(m in held and m in position for m in wanted):
-        return None
-    return monthly[:, [position[m] for m in wanted]].sum(axis=1)
+    for name in (*GROUPS, "london"):
+        m, c = members[name], changes[name]
+        totals = {f"{when}_{what}": float(t[what].to_numpy(float)[m].sum())
+                  for when, t in (("baseline", base_t), ("latest", now_t)) for what in ("count", "harm")}
+        rows.append({"group": name, "label": labels[name], "areas": int(m.sum()), "clusters": c.clusters,
+                     "baseline_count": totals["baseline_count"],
+                     "baseline_value": group_value(chosen, totals["baseline_count"], totals["baseline_harm"],
+                                                   pop[m].sum(), km2[m].sum()),
+                     "latest_count": totals["latest_count"],
+                     "latest_value": group_value(chosen, totals["latest_count"], totals["latest_harm"],
+                                                 pop[m].sum(), km2[m].sum()),
+                     "change": c.value, "change_lo": c.lo, "change_hi": c.hi, "dispersion": phi.get(name, np.nan),
+                     **dict(zip(trust_keys, trust.get(name, (np.nan,) * 5), strict=True))})
+    for name, (first, second) in COMPARISONS.items():
+        c = changes[name]
+        row = {"group": name, "label": f"{labels[first]} against {labels[second]}",
+               "areas": int(members[first].sum() + members[second].sum()), "clusters": c.clusters,
+               "change": c.value, "change_lo": c.lo, "change_hi": c.hi,
+               **dict(zip(trust_keys, trust.get(name, (np.nan,) * 5), strict=True))}
+        if name in trends:
+            t = trends[name]
+            row |= {"pretrend_per_year": t.test.per_year, "pretrend_lo": t.test.lo, "pretrend_hi": t.test.hi,
+                    "pretrend_p": t.test.p, "pretrend_drift_lo": t.drift[1], "pretrend_drift_hi": t.drift[2]}
+        rows.append(row)
+    if selection is not None:
+        rows.append({"group": "selection_alone", "areas": int(members["cohort"].sum() + members["all_other"].sum()),
+                     "label": f"selection alone: {labels['cohort']} against {labels['all_other']}, no real change",
+                     "change": selection.expected, "change_lo": selection.lo, "change_hi": selection.hi})
+    if placebo is not None:
+        rows.append({"group": "placebo", "areas": placebo.areas, "clusters": placebo.change.clusters,
+                     "label": (f"placebo: the rule applied to {placebo.baseline[0]} to {placebo.baseline[1]}, "
+                               f"followed to {placebo.follow_up[0]} to {placebo.follow_up[1]}"),
+                     "change": placebo.change.value, "change_lo": placebo.change.lo, "change_hi": placebo.change.hi})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMN_DOCS))
