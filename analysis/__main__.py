@@ -3,7 +3,9 @@
 ``--out FILE.csv`` writes the CSV (header first) and ``FILE.csv-metadata.json`` beside it,
 the same pair the page's downloads give; ``--format geojson`` writes one GeoJSON file with
 the metadata inside. ``export progress --summary SUMMARY.csv`` also writes the summary by
-group (and its metadata). Bad input (an unknown crime type, a month outside the data, an
+group (and its metadata); its ``--from/--to`` choose the latest crime window,
+``--trust-baseline/--trust-latest`` override the survey years aligned with the windows and
+``--design-effect`` widens every trust interval. Bad input (an unknown crime type, a month outside the data, an
 unknown measure) prints one line saying what is wrong and what is allowed, and exits with
 status 2.
 """
@@ -64,8 +66,16 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"first month of the baseline (default {DEFAULT_PROGRESS.baseline_start})")
     g.add_argument("--baseline-to", default=DEFAULT_PROGRESS.baseline_end, metavar="YYYY-MM",
                    help=f"last month of the baseline (default {DEFAULT_PROGRESS.baseline_end})")
-    g.add_argument("--trust-baseline", default=DEFAULT_PROGRESS.trust_baseline, metavar="YYYY-MM-DD",
-                   help=f"end of the baseline survey year (default {DEFAULT_PROGRESS.trust_baseline})")
+    g.add_argument("--from", dest="start", metavar="YYYY-MM",
+                   help="first month of the latest window (default: as long as the baseline, ending at --to)")
+    g.add_argument("--to", dest="end", metavar="YYYY-MM", help="last month of the latest window (default the newest "
+                                                                  "month held)")
+    g.add_argument("--trust-baseline", metavar="YYYY-MM-DD",
+                   help="end of the baseline survey year (default: the year overlapping the baseline most)")
+    g.add_argument("--trust-latest", metavar="YYYY-MM-DD",
+                   help="end of the latest survey year (default: the year overlapping the latest window most)")
+    g.add_argument("--design-effect", type=float, default=DEFAULT_PROGRESS.design_effect, metavar="D",
+                   help="survey design effect: trust intervals use interviews ÷ D (default 1; MOPAC publishes none)")
     g.add_argument("--summary", type=Path, help="also write the summary by group to this CSV")
     return parser
 
@@ -79,9 +89,11 @@ def _open(folder: Path | None) -> DataHandle:
 
 
 def _query(args: argparse.Namespace) -> CrimeQuery:
+    """The crime filters; for ``progress`` ``--from/--to`` name the latest window, not the query's period."""
+    period = args.table == "priorities"
     return CrimeQuery(source=args.source, level=args.level, crime_types=tuple(args.crime_type),
-                      crime_groups=tuple(args.crime_group), start=getattr(args, "start", None),
-                      end=getattr(args, "end", None), measure=args.measure, smoothed=args.smoothed)
+                      crime_groups=tuple(args.crime_group), start=args.start if period else None,
+                      end=args.end if period else None, measure=args.measure, smoothed=args.smoothed)
 
 
 def _flags(args: argparse.Namespace) -> FlagSettings:
@@ -97,7 +109,8 @@ def _export(args: argparse.Namespace, tables: AnalysisTables) -> tuple[dict[str,
         flagged = int(result.table["flagged"].sum())
         return (priorities_files(tables, result, args.format, args.out.name),
                 f"{len(result.table)} rows ({flagged} flagged)")
-    settings = ProgressSettings(args.baseline_from, args.baseline_to, args.trust_baseline)
+    settings = ProgressSettings(args.baseline_from, args.baseline_to, args.start, args.end, args.trust_baseline,
+                                args.trust_latest, args.design_effect)
     progress = plan_progress(tables, _query(args), _flags(args), settings)
     if args.summary is not None and args.summary.parent.resolve() != args.out.parent.resolve():
         raise CrimeTrustError(f"--summary {args.summary} must be in the same folder as --out {args.out}")

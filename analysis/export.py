@@ -31,8 +31,10 @@ from shapely.geometry import mapping
 
 from analysis.crime import MEASURE_COLUMN_DOCS
 from analysis.priorities import METHOD_VERSION, PRIORITY_COLUMN_DOCS, PriorityTable
-from analysis.progress import AREA_COLUMN_DOCS, SUMMARY_COLUMN_DOCS, Progress
-from analysis.progress_words import CAVEATS, sentences
+from analysis.progress import Progress
+from analysis.progress_columns import AREA_COLUMN_DOCS, SUMMARY_COLUMN_DOCS
+from analysis.progress_windows import survey_words, window_words
+from analysis.progress_words import CAVEATS, DESIGN_WORDS, sentences
 from analysis.tables import AnalysisTables
 from core.errors import AnalysisInputError
 
@@ -139,30 +141,50 @@ def progress_documents(tables: AnalysisTables, progress: Progress) -> tuple[Docu
     """
     q, s, now, f = progress.query, progress.settings, progress.now, progress.flags
     types = now.crime.meta.crime_types
-    trend = progress.pre_trend
+    years, labels = progress.trust_years, progress.labels
+    trend = progress.pre_trends.get("cohort_vs_all_other")
+    chosen = "chosen" if s.latest_start or s.latest_end else "the newest months held"
+    aligned = ("chosen" if s.trust_baseline or s.trust_latest
+               else "the years that overlap the crime windows most, ties to the earlier")
     meta = one_line({
-        "title": "Plan progress: the areas flagged at launch against the rest of London",
+        "title": f"Plan progress: the areas flagged at launch against {labels['all_other']}",
         "crime_source": CRIME_SOURCES.get(q.source, q.source),
         "level": q.level,
         "measure": q.measure,
         "crime_types": "; ".join(types) if len(types) <= 12 else f"{len(types)} types: " + "; ".join(types),
         "baseline": f"{s.baseline_start} to {s.baseline_end}",
-        "latest": f"{progress.latest[0]} to {progress.latest[1]} (the newest months held, as many as the baseline)",
-        "trust": (f"MOPAC Public Attitude Survey '{now.trust_label}': baseline year to {s.trust_baseline}, latest "
-                  f"year to {now.trust_period_end}; ward figures are the borough's"),
-        "cohort": ("areas the priority table flags over the baseline with trust at the trust baseline (method "
+        "latest": f"{progress.latest[0]} to {progress.latest[1]} ({chosen}, as many months as the baseline)",
+        "windows": (f"crime: {window_words(*progress.latest)} against {window_words(s.baseline_start, s.baseline_end)}"
+                    f"; trust: {survey_words(years.latest)} against {survey_words(years.baseline)}"),
+        "trust": (f"MOPAC Public Attitude Survey '{now.trust_label}': baseline survey year to {years.baseline}, latest "
+                  f"year to {years.latest} ({aligned}); "
+                  "ward figures are the borough's"),
+        "design_effect": f"{_num(s.design_effect)}: survey intervals assume "
+                         + DESIGN_WORDS.format(n=f.n_per_quarter * 4, deff=s.design_effect),
+        "cohort": ("areas the priority table flags over the baseline with trust in the baseline survey year (method "
                    f"{f.method}; crime_pct {_num(f.crime_pct)}; trust_pct {_num(f.trust_pct)}; {_num(f.n_per_quarter)}"
-                   " interviews per borough per quarter assumed); fixed at launch"),
-        "groups": ("same_crime_other_trust: met the crime half of the rule at launch but not the trust half; "
-                   "rest: every other area with data in both periods"),
-        "intervals": ("95%; areas: exact (Clopper-Pearson) rate ratios, Newcombe trust differences; groups: "
-                      "quasi-Poisson, widened by how unevenly their areas changed; trust of groups: normal, "
-                      "each borough's survey counted once"),
-        "pre_launch_trend": ("not available (no months before the baseline)" if trend is None else
-                             f"{trend.months[0]} to {trend.months[1]}: cohort against rest {trend.per_year:.4f} a "
-                             f"year (95% interval {trend.lo:.4f} to {trend.hi:.4f}, p = {trend.p:.4f})"),
-        "regression_to_the_mean": ("not available" if not np.isfinite(progress.rtm) else
-                                   f"selection alone predicts a cohort/rest ratio of {progress.rtm:.4f}"),
+                   " interviews per borough per quarter assumed, divided by the design effect); fixed at launch"),
+        "groups": ("all_other: every area with data in both windows outside the cohort (the main comparison); its "
+                   "parts: same_crime_other_trust (met the crime half of the rule at launch, not the trust half: the "
+                   "closer comparison, not a control) and lower_crime (did not meet the crime half)"),
+        "intervals": ("95%; areas: exact (Clopper-Pearson) rate ratios, Newcombe trust differences; groups and "
+                      "comparisons: cluster-robust by borough (ward level; each borough its own cluster at borough "
+                      "level), t quantiles on clusters - 1 degrees of freedom (a comparison: the smaller group's); "
+                      "trust of groups: normal, each borough's survey counted once; pre-baseline trends: "
+                      "quasi-Poisson with t on months - 2 degrees of freedom"),
+        "pre_baseline_trend": ("not available (too few months before the baseline)" if trend is None else
+                               f"{trend.test.months[0]} to {trend.test.months[1]}: cohort against all_other "
+                               f"{trend.test.per_year:.4f} a year (95% interval {trend.test.lo:.4f} to "
+                               f"{trend.test.hi:.4f}, p = {trend.test.p:.4f}); every comparison's is in the summary"),
+        "selection_alone": ("not available (needs crime counts and the window before the baseline)"
+                            if progress.selection is None else
+                            f"cohort against all_other with no real change: {progress.selection.expected:.4f} (95% "
+                            f"range {progress.selection.lo:.4f} to {progress.selection.hi:.4f}, "
+                            f"{progress.selection.draws} simulated years)"),
+        "placebo": ("not available" if progress.placebo is None else
+                    f"the rule applied to {progress.placebo.baseline[0]} to {progress.placebo.baseline[1]} (trust "
+                    f"year to {progress.placebo.trust_year}), followed to {progress.placebo.follow_up[0]} to "
+                    f"{progress.placebo.follow_up[1]}: cohort against all_other {progress.placebo.change.value:.4f}"),
         "missing_months": ", ".join(progress.missing_months) or "none",
         "findings": " ".join(sentences(progress)),
         "caveats": " ".join(CAVEATS),

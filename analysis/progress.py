@@ -47,7 +47,7 @@ from analysis.progress_trends import PreTrend, pre_trends
 from analysis.progress_windows import aligned_survey_year, gap_months, latest_window
 from analysis.query import CrimeQuery, check_query, crime_label, months_available
 from analysis.registry import Measure
-from analysis.tables import AnalysisTables
+from analysis.tables import SOURCES, AnalysisTables
 from analysis.trust import borough_panel
 from core.errors import AnalysisInputError
 
@@ -229,7 +229,7 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     placebo = (_placebo(tables, q, survey, earlier, window, available, panel[0], before, cluster, chosen)
                if effects else None)
     selection = None
-    if effects and counted and set(month_range(*earlier)) <= set(available) and set(month_range(*earlier)) <= set(months):
+    if effects and counted and set(month_range(*earlier)) <= set(available) & set(months):
         positions = [months.index(m) for m in month_range(*earlier)]
         selection = selection_alone(monthly[:, positions].sum(axis=1), before, index["population"].to_numpy(float),
                                     cluster, members["cohort"], members["all_other"])
@@ -373,3 +373,28 @@ def _summary(members: dict[str, np.ndarray], changes: dict[str, Change], phi: di
                                f"followed to {placebo.follow_up[0]} to {placebo.follow_up[1]}"),
                      "change": placebo.change.value, "change_lo": placebo.change.lo, "change_hi": placebo.change.hi})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMN_DOCS))
+
+
+def best_series(tables: AnalysisTables,
+                baseline: tuple[str, str] = PLAN_BASELINE) -> tuple[str, tuple[str, ...]] | None:
+    """The widest crime selection that can answer the progress question for a baseline, or None.
+
+    It must hold every month of the baseline and a whole window of the same length after
+    it. Every type of a source comes first (the widest selection), then single types, the
+    one with most months after the baseline first (ties: the first listed). With the data
+    held today that is police.uk burglary: the Met's ward data starts after the launch and
+    police.uk's files hold every type for 2022 only.
+    """
+    wanted = month_range(*baseline)
+    n = len(wanted)
+    found: list[tuple[int, int, str, tuple[str, ...]]] = []
+    for rank, source in enumerate(SOURCES):
+        cube = tables.cube(source)
+        if not set(wanted) <= set(cube.months):
+            continue
+        for k, types in enumerate([(), *((t,) for t in cube.types)]):
+            held = months_available(tables, source, types, ())
+            after = sum(m > baseline[1] for m in held)
+            if set(wanted) <= set(held) and after >= n:
+                found.append((0 if not types else 1, -after, f"{rank:03d}{k:05d}", (source, types)))
+    return min(found, key=lambda f: f[:3])[3] if found else None

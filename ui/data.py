@@ -28,7 +28,7 @@ from analysis.export import priorities_files, progress_files, zip_bytes
 from analysis.hotspots import area_weights, hotspot_columns
 from analysis.hotspots import neighbours as _neighbours
 from analysis.priorities import FlagSettings, PriorityBase, PriorityTable, flag_areas, priority_base
-from analysis.progress import Progress, ProgressSettings, plan_progress
+from analysis.progress import Progress, ProgressSettings, best_series, plan_progress
 from analysis.query import CrimeQuery, months_available
 from analysis.tables import AnalysisTables, load_tables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type, profile_codes
@@ -304,6 +304,12 @@ def export_zip(q: CrimeQuery, flags: FlagSettings, name: str) -> bytes:
 @st.cache_data(show_spinner="Comparing the areas flagged at launch with the rest…", max_entries=32)
 def _progress(key: str, q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings) -> Progress:
     return plan_progress(tables(), q, flags, settings)
+
+
+def progress_series(baseline: tuple[str, str]) -> tuple[str, tuple[str, ...]] | None:
+    """The widest crime selection that can answer the progress question (``analysis.progress.best_series``)."""
+    with shown_errors():
+        return best_series(tables(), baseline)
 
 
 def progress(q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings) -> Progress:

@@ -21,7 +21,6 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from analysis.periods import period_presets
 from analysis.priorities import FlagSettings
-from analysis.progress import ProgressSettings
 from analysis.query import CrimeQuery
 from analysis.registry import MEASURES
 from ui import data, style
@@ -214,7 +213,7 @@ def _menu() -> None:
 
 
 def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, area: bool = False,
-            period: bool = True) -> View:
+            period: bool = True, crime_default: tuple[str, tuple[str, ...]] | None = None) -> View:
     """Draw the shared sidebar controls for a page and return the validated selection.
 
     Parameters
@@ -225,6 +224,8 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         The page uses the crime period (Plan progress sets its own periods).
     area
         The page shows one selected area (``area`` in the URL).
+    crime_default
+        The source and crime types a first visit opens on (default: the Met's, every type).
     """
     st.set_page_config(page_title="London crime and trust", layout="wide")
     with st.sidebar:
@@ -236,11 +237,12 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
     with st.sidebar:
         boroughs = data.area_names("borough")
         chosen_borough = r.one("borough", ["", *boroughs], "")
-        source = r.one("src", list(SOURCES), "mps_ward")
+        fresh = _raw("src") is _MISSING
+        source = r.one("src", list(SOURCES), crime_default[0] if crime_default else "mps_ward")
         level = r.one("level", list(LEVELS), "ward")
         types, groups = data.crime_options(source)
         sel_groups = r.many("groups", groups)
-        sel_types = r.many("types", types)
+        sel_types = r.many("types", types, crime_default[1] if crime_default and fresh else ())
         measure = r.one("measure", list(MEASURES), "rate")
         smoothed = r.flag("eb")
         start = end = None
@@ -464,31 +466,6 @@ def add_to_compare(area_code: str) -> None:
 def show_area(area_code: str) -> None:
     """Show another area on the profile page (a button's ``on_click``): the area picker takes it."""
     st.session_state["area"] = area_code
-
-
-def progress_settings(months: Sequence[str], trust_ends: Sequence[str]) -> ProgressSettings:
-    """Draw the plan's baseline controls (``bfrom``, ``bto``, ``tbase`` in the URL) and return them.
-
-    The defaults are the year before the launch; the options are the months the selection
-    has (plus the defaults, so a source that starts after the launch says so clearly).
-    """
-    default = ProgressSettings()
-    options = sorted({*months, default.baseline_start, default.baseline_end})
-    ends = sorted({*trust_ends, default.trust_baseline})
-    r = _Reader()
-    start = r.one("bfrom", options, default.baseline_start)
-    end = r.one("bto", options, default.baseline_end)
-    trust = r.one("tbase", ends, default.trust_baseline)
-    with st.sidebar:
-        st.header("The plan's baseline")
-        st.selectbox("Crime baseline from", options, key="bfrom")
-        st.selectbox("Crime baseline to", options, key="bto")
-        st.selectbox("Trust baseline (survey year ending)", ends, key="tbase")
-        st.caption("Defaults: calendar 2022 and the survey year to 31 Dec 2022, the year before the plan's launch.")
-    _write({"bfrom": start, "bto": end, "tbase": trust})
-    for notice in r.notices:
-        st.caption(notice)
-    return ProgressSettings(start, end, trust)
 
 
 def choose_crime(source: str, crime_types: Sequence[str]) -> None:
