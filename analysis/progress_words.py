@@ -36,7 +36,7 @@ def _movement(change: float, lo: float, hi: float, *, noun: bool = False) -> str
         words = "a change of" if noun else "changed by"
         return f"{words} {change - 1:+.0%} (95% interval {lo - 1:+.0%} to {hi - 1:+.0%})"
     low, high = sorted((abs(lo - 1), abs(hi - 1))) if known else (0.0, 0.0)
-    span = f" (95% interval {low * 100:.0f}–{high * 100:.0f}%)" if known else ""
+    span = f" (95% interval {low * 100:.0f}–{high * 100:.0f}%)" if known else " (no interval)"
     if noun:
         return f"{'a fall' if change < 1 else 'a rise'} of {abs(change - 1):.0%}{span}"
     return f"{'fell' if change < 1 else 'rose'} {abs(change - 1):.0%}{span}"
@@ -133,7 +133,8 @@ def _selection_sentences(progress: Progress, s: pd.DataFrame) -> list[str]:
         areas = "wards" if progress.query.level == "ward" else "boroughs"
         out.append(f"Placebo: the same rule applied to {window_words(*p.baseline)} flags {p.areas} {areas}; over "
                    f"{window_words(*p.follow_up)}, before the plan, their crime {verb} against {labels['all_other']} "
-                   f"by a ratio of {p.change.value:.2f}{interval}. A change of that size needs no plan.")
+                   f"by a ratio of {p.change.value:.2f}{interval}: what selection and chance alone produced, with no "
+                   "plan yet.")
     return out
 
 

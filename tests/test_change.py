@@ -14,7 +14,6 @@ from analysis.change import (
     newcombe_difference,
     rate_ratio_exact,
     ratio_of_ratios,
-    rtm_ratio,
     shared_weights,
     trend_difference,
     weighted_change,
@@ -115,10 +114,23 @@ def test_trend_difference_interval_widens_with_noise() -> None:
         trend_difference([1, 2], [3, 4], months[:2])
 
 
-def test_rtm_ratio_hand_computed() -> None:
-    # Perfectly repeatable areas: nothing to regress.
-    assert rtm_ratio([10, 20, 40, 80], [10, 20, 40, 80], [False, False, True, True]) == pytest.approx(1.0)
-    # Uncorrelated years (r = 0): every area is expected at the same level, so the top half
-    # (2 areas, 80 crimes of 100) is expected at (2/80) / (4/100) = 0.625 of its baseline, relative to all.
-    assert rtm_ratio([10, 40, 10, 40], [10, 10, 40, 40], [False, False, True, True]) == pytest.approx(0.625)
-    assert math.isnan(rtm_ratio([1, 2], [1, 2], [True, False]))
+def test_trend_difference_equals_statsmodels_quasi_poisson_glm_with_t() -> None:
+    """The binomial form gives the GLM's estimate, scale and standard error; the interval uses t on months − 2."""
+    import statsmodels.api as sm
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    months = [f"2021-{m:02d}" for m in range(1, 13)]
+    group = rng.poisson(300 * 1.01 ** np.arange(12) * rng.gamma(40, 1 / 40, 12))
+    rest = rng.poisson(900 * rng.gamma(40, 1 / 40, 12))
+    ours = trend_difference(group, rest, months)
+    k = 12
+    design = np.column_stack([np.tile(np.eye(k), (2, 1)), np.r_[np.ones(k), np.zeros(k)],
+                              np.r_[np.arange(k), np.zeros(k)]])
+    fit = sm.GLM(np.r_[group, rest], design, family=sm.families.Poisson()).fit(scale="X2")
+    beta, se, df = fit.params[-1], fit.bse[-1], fit.df_resid
+    assert df == k - 2
+    half = stats.t.ppf(0.975, df) * se
+    assert (ours.per_year, ours.lo, ours.hi) == pytest.approx(
+        (math.exp(12 * beta), math.exp(12 * (beta - half)), math.exp(12 * (beta + half))), rel=1e-8)
+    assert ours.p == pytest.approx(2 * stats.t.sf(abs(beta / se), df), rel=1e-6)
