@@ -387,7 +387,7 @@ def best_series(tables: AnalysisTables,
     """
     wanted = month_range(*baseline)
     n = len(wanted)
-    found: list[tuple[int, int, str, tuple[str, ...]]] = []
+    found: list[tuple[int, int, str, tuple[str, tuple[str, ...]]]] = []
     for rank, source in enumerate(SOURCES):
         cube = tables.cube(source)
         if not set(wanted) <= set(cube.months):

@@ -326,9 +326,9 @@ def test_plan_progress_headline_charts_and_row_to_profile(page, server):
     headline = page.locator("h3").filter(has_text="Since the plan began").first
     headline.wait_for()
     assert "wards flagged at launch" in headline.inner_text()
-    _charts_drawn(page, 2)
+    _charts_drawn(page, 3)
     page.screenshot(path=str(SHOTS / "Plan_progress.png"), full_page=True)
-    grid = page.locator('[data-testid="stDataFrame"]').nth(1)  # the areas (the summary is first)
+    grid = page.locator('[data-testid="stDataFrame"]').nth(2)  # the areas (after the groups and comparisons)
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
@@ -339,7 +339,7 @@ def test_plan_progress_headline_charts_and_row_to_profile(page, server):
 
 def test_plan_progress_meeting_mode(page, server):
     _open(page, server, "Plan_progress", "src=police_uk&types=Burglary&meeting=1")
-    _charts_drawn(page, 2)
+    _charts_drawn(page, 3)
     size = page.locator("h3").filter(has_text="Since the plan began").first.evaluate(
         "e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 32

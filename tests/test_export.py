@@ -231,21 +231,60 @@ def test_cli_export_progress_writes_the_table_summary_and_metadata(snapshot_dir:
     assert "wrote 32 rows (" in capsys.readouterr().out
     tables = load_tables(open_snapshot(snapshot_dir))
     progress = plan_progress(tables, CrimeQuery("police_uk", "borough", ("Burglary",)), FlagSettings(),
-                             ProgressSettings("2022-01", "2022-12", "2022-12-31"))
+                             ProgressSettings("2022-01", "2022-12", trust_baseline="2022-12-31"))
     files = progress_files(tables, progress, "csv", "progress.csv", "summary.csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
     assert all((tmp_path / name).read_bytes() == data for name, data in files.items())
     header = out.read_text().splitlines()[0].split(",")
     assert header[:4] == ["area_code", "area_name", "borough_name", "group"] and "flagged_now" in header
     rows = summary.read_text().splitlines()
-    assert [r.split(",")[0] for r in rows[1:]] == ["cohort", "same_crime_other_trust", "rest", "london",
-                                                   "cohort_vs_rest", "cohort_vs_same_crime_other_trust"]
+    assert [r.split(",")[0] for r in rows[1:]] == [
+        "cohort", "all_other", "same_crime_other_trust", "lower_crime", "london", "cohort_vs_all_other",
+        "cohort_vs_same_crime_other_trust", "cohort_vs_lower_crime", "same_crime_other_trust_vs_lower_crime",
+        "selection_alone", "placebo"]
+    assert rows[0].startswith("group,label,areas,clusters,baseline_count,baseline_value,latest_count,latest_value,"
+                              "change,change_lo,change_hi,")
+    assert rows[0].endswith("pretrend_per_year,pretrend_lo,pretrend_hi,pretrend_p,pretrend_drift_lo,"
+                            "pretrend_drift_hi")
+
+
+def test_cli_export_progress_windows_survey_years_and_design_effect(snapshot_dir: Path, tmp_path: Path) -> None:
+    """--from/--to, --trust-baseline/--trust-latest and --design-effect reach the figures and the metadata."""
+    from analysis.export import progress_files
+    from analysis.progress import ProgressSettings, plan_progress
+
+    out = tmp_path / "p.csv"
+    args = ["export", "progress", "--level", "borough", "--source", "police_uk", "--crime-type", "Burglary",
+            "--to", "2024-12", "--trust-latest", "2024-12-31", "--design-effect", "2", "--store", str(snapshot_dir),
+            "--out", str(out), "--summary", str(tmp_path / "s.csv")]
+    assert main(args) == 0
+    tables = load_tables(open_snapshot(snapshot_dir))
+    settings = ProgressSettings(latest_end="2024-12", trust_latest="2024-12-31", design_effect=2.0)
+    progress = plan_progress(tables, CrimeQuery("police_uk", "borough", ("Burglary",)), FlagSettings(), settings)
+    assert progress.latest == ("2024-01", "2024-12")
+    files = progress_files(tables, progress, "csv", "p.csv", "s.csv")
+    assert all((tmp_path / name).read_bytes() == data for name, data in files.items())
+    meta = json.loads((tmp_path / "p.csv-metadata.json").read_text())["notes"][0]["settings"]
+    assert meta["windows"] == "crime: 2024 against 2022; trust: year to Dec 2024 against year to Dec 2022"
+    assert meta["design_effect"].startswith("2: survey intervals assume 400 interviews per borough a year")
+    assert "cluster-robust by borough" in meta["intervals"] and "t quantiles" in meta["intervals"]
+    # the same run without the design effect: the trust figures stay, their intervals narrow by √2
+    plain = plan_progress(tables, CrimeQuery("police_uk", "borough", ("Burglary",)), FlagSettings(),
+                          ProgressSettings(latest_end="2024-12", trust_latest="2024-12-31"), effects=False)
+    a, b = (p.summary.set_index("group").loc["cohort"] for p in (progress, plain))
+    assert a["trust_change"] == pytest.approx(b["trust_change"])
+    assert (a["trust_change_hi"] - a["trust_change"]) == pytest.approx(
+        2 ** 0.5 * (b["trust_change_hi"] - b["trust_change"]), rel=1e-6)
 
 
 @pytest.mark.parametrize(("extra", "message"), [
     ([], "error: the baseline 2022-01 to 2022-12 is not in the data for source 'mps_ward'"),
     (["--source", "police_uk", "--crime-type", "Burglary", "--trust-baseline", "2022-11-30"],
-     "error: trust measure 'trust_mps' has no figure for the period ending 2022-11-30"),
+     "error: no survey year ends on '2022-11-30' for this trust measure"),
+    (["--source", "police_uk", "--crime-type", "Burglary", "--from", "2024-01", "--to", "2024-06"],
+     "error: the latest window 2024-01 to 2024-06 has 6 months but the baseline has 12"),
+    (["--source", "police_uk", "--crime-type", "Burglary", "--design-effect", "0"],
+     "error: the design effect 0.0 must lie between 1"),
     (["--source", "police_uk", "--crime-type", "Burglary", "--summary", "/elsewhere/s.csv"],
      "error: --summary /elsewhere/s.csv must be in the same folder as --out"),
 ])

@@ -632,12 +632,16 @@ def test_plan_progress_page_says_the_headline_from_the_analysis():
                                        FlagSettings()))
     assert at.subheader[0].value == expected[0]
     assert [m.value for m in at.markdown if m.value.startswith("- ")] == [f"- {line}" for line in expected[1:]]
-    assert "not an evaluation of what the plan caused" in texts(at)
-    assert at.dataframe[0].value["Group"].tolist()[:3] == ["flagged at launch", "as high in crime, trust not low",
-                                                          "rest of London"]
-    cohort_rows = at.dataframe[1].value.shape[0]
+    assert "not an evaluation of what the plan caused" in texts(at) and "not a control" in texts(at)
+    assert at.dataframe[0].value["Group"].tolist() == ["flagged at launch", "all other wards",
+                                                      "as high in crime, trust not low", "lower crime at launch",
+                                                      "London"]
+    comparisons = at.dataframe[1].value
+    assert comparisons["Comparison"].tolist()[0] == "flagged at launch against all other wards"
+    assert not comparisons[["Ratio of changes", "Low", "High"]].isna().any().any()  # no "None" in a comparison
+    cohort_rows = at.dataframe[2].value.shape[0]
     at.toggle(key="progress_all").set_value(True).run()
-    assert at.dataframe[1].value.shape[0] > cohort_rows
+    assert at.dataframe[2].value.shape[0] > cohort_rows
 
 
 def test_plan_progress_baseline_lives_in_the_url_and_moves_the_cohort():
@@ -649,18 +653,44 @@ def test_plan_progress_baseline_lives_in_the_url_and_moves_the_cohort():
     assert at.query_params["bto"] in ("2022-12", ["2022-12"])
 
 
-def test_plan_progress_without_a_covering_source_offers_one():
+def test_plan_progress_window_controls_move_the_windows_and_survey_years():
+    at = run("pages/6_Plan_progress.py", **PROGRESS)
+    assert "(2022 against Mar 2024 to Feb 2025)" in at.subheader[0].value
+    assert "survey year to Dec 2022 against year to Mar 2025" in texts(at)  # aligned with the crime windows
+    at.selectbox(key="lto").set_value("2024-12").run()
+    assert not at.exception and "(2022 against 2024)" in at.subheader[0].value
+    assert "year to Dec 2022 against year to Dec 2024" in texts(at)
+    assert at.query_params["lto"] in ("2024-12", ["2024-12"])
+    at.selectbox(key="tlast").set_value("2026-03-31").run()
+    assert "against year to Mar 2026" in texts(at)
+    at.select_slider(key="deff").set_value("2").run()
+    assert not at.exception and "divided by a design effect of 2" in texts(at)
+    assert at.query_params["deff"] in ("2", ["2"])
+
+
+def test_plan_progress_first_visit_opens_on_the_best_series():
     at = run("pages/6_Plan_progress.py")
-    assert "does not cover the baseline" in at.warning[0].value
-    at.button(key="progress_use_police_uk").click().run()
-    assert not at.exception and at.subheader[0].value.startswith("Since the plan began, burglary")
+    assert not at.exception and not at.warning
+    assert at.subheader[0].value.startswith("Since the plan began (2022 against Mar 2024 to Feb 2025), burglary")
+    assert at.selectbox(key="src").value == "police_uk"
+
+
+def test_plan_progress_with_a_source_that_cannot_answer_shows_the_best_one_and_says_why():
+    at = run("pages/6_Plan_progress.py", src="mps_ward")
+    assert not at.exception
+    assert "Shown instead: police.uk street-level crimes (Burglary)" in at.info[0].value
+    assert at.subheader[0].value.startswith("Since the plan began")
+    at.button(key="progress_use_best").click().run()
+    assert at.selectbox(key="src").value == "police_uk" and not at.exception
+    meeting = run("pages/6_Plan_progress.py", src="mps_ward", meeting="1")
+    assert meeting.subheader[0].value.startswith("Since the plan began") and not meeting.button
 
 
 def test_plan_progress_meeting_mode_keeps_sentence_and_charts_only():
     at = run("pages/6_Plan_progress.py", **PROGRESS, meeting="1")
     assert not at.exception
     assert at.subheader[0].value.startswith("Since the plan began")
-    assert len(charts(at)) == 2 and not at.dataframe
+    assert len(charts(at)) == 3 and not at.dataframe  # selection, crime, trust
     assert all('"labelFontSize": 20' in c.proto.spec for c in charts(at))  # projector-sized axes
 
 
