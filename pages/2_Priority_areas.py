@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import streamlit as st
 
 from ui import data, state, widgets
@@ -19,6 +21,9 @@ where = f" in {boroughs[borough]}" if borough else ""
 st.metric("Flagged areas", f"{len(flagged)} of {len(table)}{where}")
 st.caption(f"{state.measure_label(q.measure)}, {result.crime.start} to {result.crime.end}; "
            f"rule: {state.METHODS[view.flags.method]}.")
+if view.flags.method == "interval":  # the only rule that uses the survey's sample size
+    wider = data.area_table(q, replace(view.flags, n_per_quarter=view.flags.n_per_quarter / 2)).table
+    widgets.design_effect_note(result.table, wider, 2.0)
 if q.level == "ward":
     st.info("At ward level, trust is the borough figure (trust is the borough's, not the ward's own): "
             "MOPAC publishes no ward-level survey results. City of London: trust not surveyed.")

@@ -798,3 +798,22 @@ def data_code(name: str) -> str:
 
     (code,) = [c for c, n in data.area_names("ward").items() if n == name]
     return code
+
+
+def test_priority_areas_interval_rule_says_which_flags_a_design_effect_of_2_changes():
+    from dataclasses import replace
+
+    from analysis.priorities import FlagSettings, priority_table
+    from analysis.query import CrimeQuery
+    from ui import data
+
+    at = run("pages/2_Priority_areas.py", method="interval")
+    assert not at.exception
+    note = next(c.value for c in at.caption if "design effect of 2" in c.value)
+    flags = FlagSettings(method="interval")
+    start, end = ("".join(at.query_params[k]) for k in ("start", "end"))  # a one-item list or the string
+    q = CrimeQuery(source="mps_ward", start=start, end=end)
+    now, wider = (priority_table(data.tables(), q, f).table for f in (flags, replace(flags, n_per_quarter=50.0)))
+    lost = sorted(set(now.loc[now["flagged"], "area_name"]) - set(wider.loc[wider["flagged"], "area_name"]))
+    assert (f"{len(lost)} would no longer be flagged ({', '.join(lost)})" in note) if lost else "no flag" in note
+    assert "design effect" not in texts(run("pages/2_Priority_areas.py"))  # the percentile rule ignores samples

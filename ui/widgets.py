@@ -335,3 +335,24 @@ def download_buttons(stem: str, csv_files: dict[str, bytes], zipped: bytes, geoj
                             key="download_zip", on_click="ignore")
     cols[3].download_button("Download GeoJSON", geo_data, file_name=geo_name, mime="application/geo+json",
                             key="download_geojson", on_click="ignore", help="The same table with the area outlines.")
+
+
+def design_effect_note(table: pd.DataFrame, wider: pd.DataFrame, design_effect: float) -> None:
+    """Say which interval-rule flags change when the survey's interviews count ``design_effect`` times less.
+
+    The rule compares each area's trust interval with London's; the 400 interviews per
+    borough a year behind those intervals are MOPAC's unweighted design, and the weighted,
+    clustered survey is worth fewer, by a design effect MOPAC does not publish.
+    """
+    now = set(table.loc[table["flagged"], "area_name"])
+    then = set(wider.loc[wider["flagged"], "area_name"])
+    lost, gained = sorted(now - then), sorted(then - now)
+    if not lost and not gained:
+        st.caption(f"With a survey design effect of {design_effect:g} (trust intervals {design_effect ** 0.5:.2f}× "
+                   "wider) no flag would change.")
+        return
+    parts = ([f"{len(lost)} would no longer be flagged ({', '.join(lost)})"] if lost else []) + (
+        [f"{len(gained)} would be ({', '.join(gained)})"] if gained else [])
+    st.caption(f"The trust intervals assume 400 interviews per borough a year (MOPAC's design, unweighted). With a "
+               f"survey design effect of {design_effect:g} (intervals {design_effect ** 0.5:.2f}× wider): "
+               + "; ".join(parts) + ".")
