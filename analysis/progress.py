@@ -216,7 +216,7 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     members = group_members(group, has_data)
     cluster = clusters_of(index, q.level)
     counted = chosen.basis == "count"
-    changes = crime_changes(after, before, members, cluster, counted)
+    changes = crime_changes(after, before, members, cluster)
     trusted = (base_t["trust"].notna() & now_t["trust"].notna()).to_numpy()
     at = [(frame.loc[pd.Timestamp(t)].to_numpy(dtype=float)) for t in (years.baseline, years.latest)
           for frame in panel[1:]]
@@ -281,7 +281,7 @@ def _placebo(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings, earlier
     members = group_members(launch_groups(frame, then, flags), ~(np.isnan(before) | np.isnan(follow_up)))
     if not members["cohort"].any() or not members["all_other"].any():
         return None
-    change = crime_changes(follow_up, before, members, cluster, chosen.basis == "count")["cohort_vs_all_other"]
+    change = crime_changes(follow_up, before, members, cluster)["cohort_vs_all_other"]
     return Placebo(earlier, window, year, int(members["cohort"].sum()), change)
 
 

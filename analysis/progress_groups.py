@@ -79,27 +79,21 @@ def clusters_of(index: pd.DataFrame, level: str) -> np.ndarray:
 
 
 def crime_changes(after: np.ndarray, before: np.ndarray, members: dict[str, np.ndarray],
-                  cluster: np.ndarray, counted: bool) -> dict[str, Change]:
+                  cluster: np.ndarray) -> dict[str, Change]:
     """Every group's change and every comparison's ratio of changes, with clustered t intervals.
 
-    ``counted`` is False for harm, whose totals are not counts: the ratios then have no
-    interval.
+    The sandwich variance needs no Poisson assumption, so harm-weighted totals get intervals
+    too: they allow for how unevenly the areas and boroughs changed, whatever the weights.
     """
     out: dict[str, Change] = {}
     fits = {}
     for name, m in members.items():
-        if not counted:
-            out[name] = Change(_ratio(after[m].sum(), before[m].sum()), np.nan, np.nan, _clusters(cluster, m))
-            continue
         log_r, psi = cluster_influence(after, before, m, cluster)
         g = _clusters(cluster, m & (after + before > 0))
         value, lo, hi, _ = clustered_interval(log_r, psi, g)
         fits[name] = (log_r, psi, g)
         out[name] = Change(value, lo, hi, g)
     for name, (first, second) in COMPARISONS.items():
-        if not counted or first not in fits or second not in fits:
-            out[name] = Change(_ratio(out[first].value, out[second].value), np.nan, np.nan, 0)
-            continue
         (l1, p1, g1), (l2, p2, g2) = fits[first], fits[second]
         # t on the smaller group's clusters − 1: its variance usually dominates, and it is the cautious choice
         shared, df = _clusters(cluster, members[first] | members[second]), min(g1, g2) - 1
@@ -110,10 +104,6 @@ def crime_changes(after: np.ndarray, before: np.ndarray, members: dict[str, np.n
 
 def _clusters(cluster: np.ndarray, mask: np.ndarray) -> int:
     return int(np.unique(cluster[mask]).size)
-
-
-def _ratio(a: float, b: float) -> float:
-    return float(a / b) if b > 0 else float("nan")
 
 
 def area_dispersion(after: np.ndarray, before: np.ndarray, members: dict[str, np.ndarray]) -> dict[str, float]:

@@ -46,7 +46,7 @@ def _comparison(ratio: float, lo: float, hi: float) -> str:
     """How one group's change compares with another's, in words, as a ratio of changes and what it cannot rule out."""
     figure = f"ratio of changes {ratio:.2f}, 95% interval {lo:.2f}–{hi:.2f}"
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"ratio of changes {ratio:.2f} (no interval for this measure)"
+        return f"ratio of changes {ratio:.2f} (no interval: too few boroughs to estimate one)"
     if lo <= 1 <= hi:
         widest = max(1 - lo, hi - 1)
         return f"no clear difference ({figure}): differences of up to about {widest:.0%} either way cannot be ruled out"
@@ -173,7 +173,9 @@ def _trust_sentences(progress: Progress, s: pd.DataFrame, areas: str) -> list[st
            f"{other['trust_change']:+.1f} points in {progress.labels['all_other']}: a difference of "
            f"{vs['trust_change']:+.1f} points (95% interval {vs['trust_change_lo']:+.1f} to "
            f"{vs['trust_change_hi']:+.1f}). Survey intervals assume "
-           + DESIGN_WORDS.format(n=progress.flags.n_per_quarter * 4, deff=progress.settings.design_effect) + "."]
+           + DESIGN_WORDS.format(n=progress.flags.n_per_quarter * 4, deff=progress.settings.design_effect) + "."
+           + (" With the interval rule the design effect also decides which areas are flagged, at launch and now."
+              if progress.flags.method == "interval" else "")]
     if not (years.baseline_overlaps and years.latest_overlaps):
         out.append("No survey year overlaps one of the crime windows: the nearest was used, so trust and crime "
                    "describe different times.")

@@ -93,6 +93,17 @@ def test_group_changes_and_clustered_intervals_by_hand(progress) -> None:
     assert s.loc["london", "areas"] == 5 and s.loc["london", "change"] == pytest.approx(108 / 120)
 
 
+def test_harm_gets_the_same_clustered_intervals_as_counts_of_one_crime_type(progress) -> None:
+    # Burglary alone: harm is 244.68 days per crime, a constant weight (harm per resident flags the same wards
+    # as crimes per resident); the sandwich interval does not need
+    # Poisson counts and is unchanged by a constant weight, so harm's intervals are the counts' exactly.
+    harm = plan_progress(progress_tables(), replace(Q, measure="harm_rate"), FlagSettings(), effects=False)
+    for name in ("all_other", "lower_crime", "london"):
+        assert harm.group(name)[["change", "change_lo", "change_hi"]].tolist() == pytest.approx(
+            progress.group(name)[["change", "change_lo", "change_hi"]].tolist())
+    assert harm.selection is None and math.isnan(harm.group("all_other")["dispersion"])
+
+
 def test_trust_changes_use_the_aligned_years_and_the_design_effect(progress) -> None:
     assert (progress.trust_years.baseline, progress.trust_years.latest) == ("2022-12-31", "2023-12-31")
     s = progress.summary.set_index("group")

@@ -301,7 +301,7 @@ def export_zip(q: CrimeQuery, flags: FlagSettings, name: str) -> bytes:
         return _export_zip(loaded().key, q, flags, name)
 
 
-@st.cache_data(show_spinner="Comparing the areas flagged at launch with the rest…", max_entries=32)
+@st.cache_data(show_spinner="Comparing the areas flagged at launch with all other areas…", max_entries=32)
 def _progress(key: str, q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings) -> Progress:
     return plan_progress(tables(), q, flags, settings)
 
