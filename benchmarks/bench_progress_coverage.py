@@ -31,7 +31,7 @@ from analysis.progress_groups import clusters_of
 from analysis.query import CrimeQuery
 from analysis.tables import load_tables
 from data_sources.settings import get_settings
-from data_sources.store import open_data
+from data_sources.store.versions import open_data
 
 OUT = Path(__file__).resolve().parent / "out"
 REPS = 4000

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisInputError
 from analysis.periods import month_range
 from analysis.progress_windows import aligned_survey_year, gap_months, latest_window, survey_overlap
+from core.errors import AnalysisInputError
 
 HELD = month_range("2021-01", "2025-02")
 QUARTERS = pd.to_datetime(["2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31", "2025-06-30"])
