@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.change import newcombe_difference, rate_ratio_exact
-from analysis.periods import is_month, month_range, month_runs, shift_month
+from analysis.periods import PLAN, is_month, month_range, month_runs, shift_month
 from analysis.priorities import AreaFlags, FlagSettings, area_flags, check_flags
 from analysis.progress_columns import SUMMARY_COLUMN_DOCS
 from analysis.progress_groups import (
@@ -51,7 +51,7 @@ from analysis.tables import SOURCES, AnalysisTables
 from analysis.trust import borough_panel
 from core.errors import AnalysisInputError
 
-PLAN_BASELINE = ("2022-01", "2022-12")
+PLAN_BASELINE = PLAN.baseline
 #: Largest design effect accepted: beyond it a survey of 400 a year says next to nothing.
 MAX_DESIGN_EFFECT = 10.0
 
