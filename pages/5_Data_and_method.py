@@ -33,7 +33,8 @@ st.subheader("Thresholds in force")
 st.write(f"Rule: {state.METHODS[view.flags.method]}; crime at or above the {view.flags.crime_pct:.0%} "
          f"percentile and trust at or below the {view.flags.trust_pct:.0%} percentile; trust measure "
          f"{view.flags.trust_measure}; about {view.flags.n_per_quarter:.0f} interviews per borough per quarter "
-         "assumed for intervals. Change them on the Map or Priority areas page.")
+         "assumed for intervals (MOPAC's documented design, an unweighted count: the weighted, clustered survey is "
+         "worth fewer; Plan progress has a design-effect setting). Change them on the Map or Priority areas page.")
 
 st.header("Your own trust table")
 uploads.trust_upload()
