@@ -70,7 +70,9 @@ class ProgressSettings:
         End of the survey year ('YYYY-MM-DD') for each window; None: the year overlapping it most.
     design_effect
         How much the survey's weighting and clustering inflate its variance (1: a simple
-        random sample of the interviews); every trust interval uses interviews ÷ this.
+        random sample of the interviews); every trust interval, and the interval rule, use
+        the assumed interviews ÷ this (MOPAC publishes no sample sizes; a table you upload
+        with its own sizes is taken as already effective).
     """
 
     baseline_start: str = PLAN_BASELINE[0]
