@@ -150,6 +150,24 @@ def test_series_and_pre_trends_for_every_comparison(progress) -> None:
     assert trust["trust"].round(4).tolist() == [0.6, 0.58]
 
 
+def test_pre_trend_drift_over_the_follow_up_by_hand() -> None:
+    from analysis.change import TrendTest
+    from analysis.progress_trends import PreTrend
+
+    trend = PreTrend(TrendTest(("2021-01", "2021-12"), 1.1, 0.9, 1.3, 0.2), follow_up_months=18)
+    assert trend.drift == pytest.approx((1.1 ** 1.5, 0.9 ** 1.5, 1.3 ** 1.5)) and not trend.diverging
+    assert PreTrend(TrendTest(("2021-01", "2021-12"), 1.2, 1.05, 1.4, 0.01), 12).diverging
+
+
+def test_without_earlier_months_there_is_no_trend_selection_or_placebo_and_the_words_say_so() -> None:
+    from analysis.progress_words import sentences
+
+    early = plan_progress(progress_tables(), Q, FlagSettings(), ProgressSettings("2021-01", "2021-12"))
+    assert early.pre_trends == {} and early.selection is None and early.placebo is None
+    assert not {"selection_alone", "placebo"} & set(early.summary["group"])
+    assert "too few months before the baseline" in " ".join(sentences(early))
+
+
 def test_selection_alone_and_placebo_by_hand(progress) -> None:
     s = progress.summary.set_index("group")
     # W1 doubled from 2021 into 2022: selection alone expects the cohort to fall back against all_other.
