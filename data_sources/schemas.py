@@ -202,3 +202,99 @@ COUNTS = Schema(
         "count": "number of crimes",
     },
 )
+
+STOP_SEARCH = Schema(
+    "stop_search",
+    {
+        "force": STR,
+        "month": STR,
+        "datetime": "datetime64[ns, UTC]",
+        "search_type": STR,
+        "longitude": F64,
+        "latitude": F64,
+        "gender": STR,
+        "age_range": STR,
+        "self_defined_ethnicity": STR,
+        "officer_defined_ethnicity": STR,
+        "legislation": STR,
+        "object_of_search": STR,
+        "outcome": STR,
+        "outcome_linked": STR,
+        "removal_outer": STR,
+        "dataset": STR,
+        "source_file": STR,
+    },
+    {
+        "force": "police.uk force slug: 'metropolitan' or 'city-of-london'",
+        "month": "YYYY-MM of the search's London local date (police.uk's own month)",
+        "datetime": "when the search happened (UTC, as published)",
+        "search_type": "'Person search', 'Person and Vehicle search' or 'Vehicle search'",
+        "longitude": "WGS84 snap-point longitude; NaN when the search has no location",
+        "latitude": "WGS84 snap-point latitude; NaN when the search has no location",
+        "gender": "'Male', 'Female', 'Other'; <NA> when not recorded",
+        "age_range": "'under 10', '10-17', '18-24', '25-34', 'over 34'; <NA> when not recorded",
+        "self_defined_ethnicity": "the person's own answer, 2011 Census labels; <NA> when blank",
+        "officer_defined_ethnicity": "the officer's view: 'White', 'Black', 'Asian', 'Other'; <NA> when blank",
+        "legislation": "the power used, e.g. 'Misuse of Drugs Act 1971 (section 23)'",
+        "object_of_search": "what was searched for, e.g. 'Controlled drugs'",
+        "outcome": "e.g. 'Arrest', 'A no further action disposal'",
+        "outcome_linked": "'True'/'False': outcome linked to the object of search; <NA> when not reported",
+        "removal_outer": "'True'/'False': more than outer clothing removed; <NA> when not reported",
+        "dataset": "'bulk_csv' (police.uk monthly file) or 'api' (stops-force answer)",
+        "source_file": "file the row came from",
+    },
+)
+
+STOP_SEARCH_PLACED = Schema(
+    "stop_search_placed",
+    {**STOP_SEARCH.dtypes, "ward_code": STR, "borough_code": STR},
+    {**STOP_SEARCH.doc,
+     "ward_code": "2022 ward the search's point lies in (City of London: E09000001); <NA> without coordinates",
+     "borough_code": "ONS borough code; <NA> without coordinates"},
+)
+
+#: Derived counts (in the snapshot): one row per ward (or none: no coordinates), force, month and category.
+STOP_SEARCH_COUNTS = Schema(
+    "stop_search_counts",
+    {"ward_code": STR, "borough_code": STR, "force": STR, "month": STR, "dimension": STR, "category": STR,
+     "count": I64},
+    {"ward_code": "2022 ward code; <NA> for searches without coordinates (counted for London only)",
+     "borough_code": "borough of the ward; <NA> without coordinates",
+     "force": "police.uk force slug",
+     "month": "YYYY-MM, London local date",
+     "dimension": "'all', 'officer_defined_ethnicity', 'self_defined_ethnicity', 'age_range', 'gender', "
+                  "'legislation', 'object_of_search', 'outcome', 'outcome_linked', 'search_type', "
+                  "'officer_ethnicity_outcome' (officer-defined ethnicity|arrest/nfa/other)",
+     "category": "the published value; '(not recorded)' for a blank",
+     "count": "searches"},
+)
+
+#: Coverage per force and month (in the snapshot): what was held and whether the month is a gap.
+STOP_SEARCH_MONTHS = Schema(
+    "stop_search_months",
+    {"force": STR, "month": STR, "searches": I64, "no_location": I64, "outside_london": I64, "first_day": I64,
+     "last_day": I64, "dataset": STR, "gap": "bool", "gap_reason": STR},
+    {"force": "police.uk force slug",
+     "month": "YYYY-MM (every month in the force's span, including those with no data)",
+     "searches": "searches held (outside London left out)",
+     "no_location": "searches without coordinates",
+     "outside_london": "searches with coordinates outside every London ward (left out)",
+     "first_day": "first local day of the month with a search (0: none)",
+     "last_day": "last local day of the month with a search (0: none)",
+     "dataset": "'bulk_csv', 'api' or '' (nothing held)",
+     "gap": "whether the month is a coverage gap (missing, cut short, or far below its neighbours)",
+     "gap_reason": "plain words, e.g. 'no data', 'covers 1-17 only', '34% of the months before it'; <NA> if none"},
+)
+
+#: Census 2021 residents by high-level ethnic group per local authority (in the snapshot).
+CENSUS_ETHNICITY = Schema(
+    "census_ethnicity",
+    {"area_code": STR, "area_name": STR, "covers": STR, "ethnic_group": STR, "detailed_group": STR,
+     "residents": I64},
+    {"area_code": "ONS code as published (London E12000007; E09000001 is City of London and Westminster together)",
+     "area_name": "name as published",
+     "covers": "space-separated borough codes the row covers (two for City of London and Westminster)",
+     "ethnic_group": "'asian', 'black', 'mixed', 'white' or 'other' (the five high-level Census groups)",
+     "detailed_group": "the Census's 19-category label",
+     "residents": "usual residents, both sexes (ONS rounds each cell to 5; suppressed cells count 0)"},
+)

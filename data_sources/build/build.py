@@ -53,8 +53,9 @@ from data_sources.build.inputs import (
     read_seed_table,
 )
 from data_sources.build.steps import STEPS, BuildContext
+from data_sources.build.stop_search import stop_search_step
 from data_sources.settings import REPO_ROOT
-from data_sources.store.versions import VersionWriter
+from data_sources.store.versions import STOP_SEARCH_TABLES, VersionWriter
 from geo.wards import display_geometry
 
 
@@ -104,7 +105,7 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
     accounts: dict[str, SourceAccount] = {}
     gaps: dict[str, list[dict[str, Any]]] = {}
     fetched: dict[str, list[dict[str, Any]]] = {}
-    for step in STEPS:
+    for step in (*STEPS, stop_search_step):
         result = step(ctx)
         found.update(result.tables)
         accounts.update(result.accounts)
@@ -132,6 +133,8 @@ def build_store(data_dir: Path, store_dir: Path, *, progress: Progress | None = 
         "wards": geo.wards,
         "boroughs": geo.boroughs,
         "lsoa_lookup": geo.lookup,
+        "stop_search": found["stop_search"],
+        **{name: found[name] for name in STOP_SEARCH_TABLES},
     }
     currency = {
         "police_uk": crime_currency("police_uk", tables["counts_police_uk"], gaps["police_uk"], fetched["police_uk"]),
@@ -168,6 +171,10 @@ def gap_lines(manifest: dict[str, Any]) -> list[str]:
         gaps = info.get("gaps", [])
         if gaps:
             parts = [f"{g['month']} ({g['reason']}{'' if g.get('missing', True) else ', covered'})" for g in gaps]
+            lines.append(f"{source}: coverage gaps: {'; '.join(parts)}")
+    for source, info in manifest.get("sources", {}).items():
+        if info.get("gaps") and "force" in info["gaps"][0]:
+            parts = [f"{g['force']} {g['month']} ({g['reason']})" for g in info["gaps"]]
             lines.append(f"{source}: coverage gaps: {'; '.join(parts)}")
     return lines
 

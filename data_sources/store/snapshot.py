@@ -1,8 +1,9 @@
 """The compact snapshot committed under ``data/snapshot/`` so a fresh clone runs alone, and grows.
 
 It holds only derived tables (display geometry, ward × month × type counts from both
-crime sources, trust, population, harm weights, areas): no raw rows, ≤ 10 MB in all and
-no file over 2 MB. It is also the **seed** a store grows from on a machine without the raw
+crime sources, trust, population, harm weights, areas; stop-and-search counts per ward,
+month and category, its coverage and the Census ethnic-group denominators): no raw rows,
+≤ 10 MB in all and no file over 2 MB. It is also the **seed** a store grows from on a machine without the raw
 data (``data_sources.store.seed``), so it carries what placing newly fetched crimes needs:
 placement-grade ward polygons (``wards_placement``: ``geo.wards.placement_geometry``,
 ≥ 99.9% of crimes in the same ward as the full polygons) and the LSOA → ward lookup
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError
-from data_sources.store.versions import CORE_TABLES, open_store, publish_snapshot
+from data_sources.store.versions import CORE_TABLES, STOP_SEARCH_TABLES, open_store, publish_snapshot
 from geo.wards import placement_geometry
 
 MAX_TOTAL_BYTES = 10 * 1024 * 1024
@@ -26,6 +27,7 @@ def build_snapshot(store_dir: Path, snapshot_dir: Path) -> dict[str, Any]:
     """Copy the core tables of the live store into the snapshot folder, checking its size."""
     handle = open_store(store_dir)
     tables = {name: handle.read(name) for name in CORE_TABLES}
+    tables.update({name: handle.read(name) for name in STOP_SEARCH_TABLES if handle.has(name)})
     wards = handle.read("wards")
     seeded = handle.manifest.get("base", {}).get("kind") == "seed"
     tables["wards_placement"] = wards if seeded else placement_geometry(wards)

@@ -49,6 +49,8 @@ CORE_TABLES = {
     "boroughs_display": True,
 }
 
+#: Derived tables a store and snapshot hold when the data had them (older snapshots lack them).
+STOP_SEARCH_TABLES = ("stop_search_counts", "stop_search_months", "census_ethnicity")
 
 #: Other tables with geometry (the store's full wards and boroughs, the snapshot's placement wards).
 GEOMETRY_TABLES = ("wards", "boroughs", "wards_placement")
