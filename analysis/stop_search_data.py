@@ -1,0 +1,142 @@
+"""The stop-and-search tables as analysis reads them, and which months of a period count.
+
+Loaded once per data version (:func:`load_stop_search`): the counts split by dimension, the
+coverage per force and month, and the Census denominators. :func:`period_months` applies
+the coverage rule of ``data_sources.stop_search_coverage`` to a chosen period and area:
+the months that count, and the gaps inside the period named with their reasons. An area
+is covered by the force that polices it (the City of London Police for the City, the Met
+elsewhere); London needs both, so a month either force lacks is a gap for London.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
+from data_sources.store import DataHandle
+
+FORCES = {"metropolitan": "Metropolitan Police", "city-of-london": "City of London Police"}
+LEVELS = ("ward", "borough")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A month left out of rates and trends (unless included), with the force and why."""
+
+    month: str
+    force: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """E.g. '2022-12 (Metropolitan Police: cut short: covers 1-17 Dec only)'."""
+        return f"{self.month} ({FORCES.get(self.force, self.force)}: {self.reason})"
+
+
+@dataclass(frozen=True)
+class PeriodMonths:
+    """The months of a period for one set of forces: those counted, and the gaps named."""
+
+    start: str
+    end: str
+    counted: tuple[str, ...]
+    gaps: tuple[Gap, ...]
+    included_gaps: bool
+
+    @property
+    def gap_text(self) -> str:
+        """The gaps in one line, or 'none'."""
+        return "; ".join(g.text for g in self.gaps) or "none"
+
+
+@dataclass(frozen=True, eq=False)
+class StopSearchData:
+    """The stop-and-search tables of one data version.
+
+    ``counts`` maps a dimension to its rows (``ward_code, borough_code, force, month,
+    category, count``); ``months`` is coverage per force and month; ``census`` the Census
+    2021 residents by group (``data_sources.schemas.CENSUS_ETHNICITY``).
+    """
+
+    counts: dict[str, pd.DataFrame] = field(repr=False)
+    months: pd.DataFrame
+    census: pd.DataFrame
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def all_months(self) -> list[str]:
+        """Every month any force holds, in order."""
+        return sorted(self.months.loc[self.months["searches"] > 0, "month"].astype(str).unique())
+
+    def dimension(self, name: str) -> pd.DataFrame:
+        """One dimension's counts; an unknown name is an AnalysisInputError listing them."""
+        if name not in self.counts:
+            raise AnalysisInputError(f"unknown stop-and-search dimension {name!r}; choose from {sorted(self.counts)}")
+        return self.counts[name]
+
+
+def load_stop_search(handle: DataHandle) -> StopSearchData | None:
+    """Read the stop-and-search tables, or None when this data has none (an older snapshot)."""
+    if not all(handle.has(t) for t in ("stop_search_counts", "stop_search_months", "census_ethnicity")):
+        return None
+    counts = handle.read("stop_search_counts")
+    plain = counts.astype({c: object for c in ("ward_code", "borough_code", "force", "month", "category")})
+    split = {str(d): rows.drop(columns="dimension").reset_index(drop=True)
+             for d, rows in plain.groupby(plain["dimension"].astype(str), sort=True)}
+    months = handle.read("stop_search_months").astype({"force": object, "month": object, "gap_reason": object})
+    return StopSearchData(split, months, handle.read("census_ethnicity"), handle.manifest)
+
+
+def forces_for(area_code: str) -> tuple[str, ...]:
+    """The forces whose coverage an area's figures rest on."""
+    if area_code == LONDON_CODE:
+        return tuple(FORCES)
+    return ("city-of-london",) if area_code == CITY_OF_LONDON_CODE else ("metropolitan",)
+
+
+def default_period(data: StopSearchData, months: int = 12) -> tuple[str, str]:
+    """The latest ``months`` months ending with the last month that is no gap for London."""
+    london = period_months(data, data.all_months[0], data.all_months[-1], tuple(FORCES))
+    last = london.counted[-1] if london.counted else data.all_months[-1]
+    start = str(pd.Period(last, freq="M") - (months - 1))
+    return max(start, data.all_months[0]), last
+
+
+def period_months(data: StopSearchData, start: str | None, end: str | None, forces: tuple[str, ...], *,
+                  include_gaps: bool = False) -> PeriodMonths:
+    """The months from ``start`` to ``end`` that count for ``forces``, and the gaps among them.
+
+    A month is a gap when any of the forces has it as a gap, or holds nothing for it
+    (before or after its published run). With ``include_gaps`` the gaps are counted too,
+    and still named.
+
+    Raises
+    ------
+    AnalysisInputError
+        When the period is malformed or holds no month of data.
+    """
+    held = data.all_months
+    start, end = start or held[0], end or held[-1]
+    if start > end:
+        raise AnalysisInputError(f"the period starts ({start}) after it ends ({end})")
+    wanted = [str(p) for p in pd.period_range(start, end, freq="M")]
+    if not set(wanted) & set(held):
+        raise AnalysisInputError(f"no stop-and-search data between {start} and {end}; "
+                                 f"the data holds {held[0]} to {held[-1]}")
+    m = data.months
+    gaps: list[Gap] = []
+    for force in forces:
+        rows = m[m["force"] == force].set_index("month")
+        for month in wanted:
+            if month not in rows.index:
+                gaps.append(Gap(month, force, "no data held"))
+            elif bool(rows.at[month, "gap"]):
+                gaps.append(Gap(month, force, str(rows.at[month, "gap_reason"])))
+    gaps.sort(key=lambda g: (g.month, g.force))
+    gap_months = {g.month for g in gaps}
+    counted = tuple(mo for mo in wanted if include_gaps or mo not in gap_months)
+    return PeriodMonths(start, end, counted, tuple(gaps), include_gaps)
