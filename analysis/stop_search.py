@@ -53,9 +53,9 @@ OFFICER = {"White": "white", "Black": "black", "Asian": "asian", "Other": "other
 SELF_PREFIX = {"White": "white", "Black/African/Caribbean/Black British": "black", "Asian/Asian British": "asian",
                "Mixed/Multiple ethnic groups": "mixed", "Other ethnic group": "other"}
 #: Census groups that make the residents of each compared group.
-CENSUS_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {"officer": {"white": ("white",), "black": ("black",), "asian": ("asian",),
-                             "other": ("mixed", "other")},
-                 "self": {g: (g,) for g in GROUPS["self"]}}
+CENSUS_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "officer": {"white": ("white",), "black": ("black",), "asian": ("asian",), "other": ("mixed", "other")},
+    "self": {g: (g,) for g in GROUPS["self"]}}
 #: A ratio resting on fewer searches (of the two groups together) is marked as small.
 MIN_SEARCHES = 50
 WESTMINSTER = "E09000033"
