@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis export priorities|progress ...`` writes the dashboard's tables.
+"""Command line: ``python -m analysis export priorities|progress|stop-search ...`` writes the dashboard's tables.
 
 ``--out FILE.csv`` writes the CSV (header first) and ``FILE.csv-metadata.json`` beside it,
 the same pair the page's downloads give; ``--format geojson`` writes one GeoJSON file with
@@ -22,6 +22,10 @@ from analysis.priorities import METHODS, FlagSettings, priority_table
 from analysis.progress import ProgressSettings, plan_progress
 from analysis.query import CrimeQuery
 from analysis.registry import MEASURES, measure
+from analysis.stop_search import ETHNICITIES, MIN_SEARCHES, StopSearchQuery, measure_areas
+from analysis.stop_search_data import LEVELS as STOP_SEARCH_LEVELS
+from analysis.stop_search_data import default_period, load_stop_search
+from analysis.stop_search_export import stop_search_files
 from analysis.tables import LEVELS, SOURCES, AnalysisTables, load_tables
 from core.errors import CrimeTrustError
 from data_sources.settings import get_settings
@@ -77,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--design-effect", type=float, default=DEFAULT_PROGRESS.design_effect, metavar="D",
                    help="survey design effect: trust intervals use interviews ÷ D (default 1; MOPAC publishes none)")
     g.add_argument("--summary", type=Path, help="also write the summary by group to this CSV")
+    s = what.add_parser("stop-search", help="stop and search per ward or borough (and London), with ratios")
+    s.add_argument("--level", choices=STOP_SEARCH_LEVELS, required=True)
+    s.add_argument("--from", dest="start", metavar="YYYY-MM", help="first month (default: the page's default)")
+    s.add_argument("--to", dest="end", metavar="YYYY-MM", help="last month (default: the page's default)")
+    s.add_argument("--ethnicity", choices=ETHNICITIES, default="officer")
+    s.add_argument("--include-gaps", action="store_true", help="count coverage-gap months too (still named)")
+    s.add_argument("--min-searches", type=int, default=MIN_SEARCHES,
+                   help=f"mark ratios resting on fewer searches (default {MIN_SEARCHES})")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--store", type=Path, help="a store or snapshot folder; default the built store, else the snapshot")
     return parser
 
 
@@ -102,6 +116,19 @@ def _flags(args: argparse.Namespace) -> FlagSettings:
                         n_per_quarter=args.n_per_quarter)
 
 
+def _stop_search(args: argparse.Namespace, handle: DataHandle) -> tuple[dict[str, bytes], str]:
+    tables = load_tables(handle)
+    data = load_stop_search(handle)
+    if data is None:
+        raise CrimeTrustError("this data holds no stop and search tables; rebuild with `python -m data_sources build`")
+    start, end = (args.start, args.end) if args.start or args.end else default_period(data)
+    q = StopSearchQuery(level=args.level, start=start, end=end, ethnicity=args.ethnicity,
+                        include_gaps=args.include_gaps, min_searches=args.min_searches)
+    result = measure_areas(tables, data, q)
+    gaps = f" (coverage gaps, named in the metadata: {result.period.gap_text})" if result.period.gaps else ""
+    return stop_search_files(tables, result, args.out.name), f"{len(result.table)} {args.level} rows{gaps}"
+
+
 def _export(args: argparse.Namespace, tables: AnalysisTables) -> tuple[dict[str, bytes], str]:
     """The files to write and one line saying what they hold."""
     if args.table == "priorities":
@@ -123,8 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        measure(args.measure)  # an unknown measure is refused before the data is read
-        files, what = _export(args, load_tables(_open(args.store)))
+        if args.table == "stop-search":
+            files, what = _stop_search(args, _open(args.store))
+        else:
+            measure(args.measure)  # an unknown measure is refused before the data is read
+            files, what = _export(args, load_tables(_open(args.store)))
         written = write_files(files, args.out.parent)
     except CrimeTrustError as e:
         print(f"error: {e}", file=sys.stderr)
