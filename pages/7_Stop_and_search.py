@@ -11,7 +11,7 @@ view = state.sidebar(crime=False, trust=False, period=False)
 st.title("Stop and search: where, how often, on whom, with what result")
 widgets.data_banner()
 level = view.query.level
-choice = ssv.controls(level, data.area_names(level), data.trust_measure_labels())
+choice = ssv.controls(level, data.area_names(), data.trust_measure_labels())
 q, group, name = choice.query, choice.group, ssv.GROUP_LABELS[choice.group]
 result = ssd.measures(q)
 london = result.london

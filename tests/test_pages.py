@@ -817,3 +817,41 @@ def test_priority_areas_interval_rule_says_which_flags_a_design_effect_of_2_chan
     lost = sorted(set(now.loc[now["flagged"], "area_name"]) - set(wider.loc[wider["flagged"], "area_name"]))
     assert (f"{len(lost)} would no longer be flagged ({', '.join(lost)})" in note) if lost else "no flag" in note
     assert "design effect" not in texts(run("pages/2_Priority_areas.py"))  # the percentile rule ignores samples
+
+
+def test_stop_and_search_page_levels_gaps_and_download_equal_cli(tmp_path, media_files):
+    at = run("pages/7_Stop_and_search.py", level="borough")
+    assert not at.exception
+    assert "No coverage gaps between 2023-09 and 2024-08" in texts(at)
+    assert at.metric[2].label == "Black/White ratio, London" and float(at.metric[2].value) > 1
+    table = at.dataframe[0].value
+    assert len(table) == 33 and "Black/White ratio" in table.columns
+    assert "boroughs, not people" in texts(at) or "a borough, not a person" in texts(at)
+    assert "Correlation of the (log) Black/White ratio" in texts(at)
+    page_csv = download_file(at, media_files, "ss_csv")
+    from analysis.__main__ import main
+    out = tmp_path / page_csv.filename
+    assert main(["export", "stop-search", "--level", "borough", "--out", str(out),
+                 "--store", str(ROOT / "data" / "snapshot")]) == 0
+    assert page_csv.content == out.read_bytes()
+    assert download_file(at, media_files, "ss_meta").content == (tmp_path / f"{out.name}-metadata.json").read_bytes()
+
+
+def test_stop_and_search_gaps_named_and_settings_in_the_url():
+    at = run("pages/7_Stop_and_search.py", level="borough", ssfrom="2022-06", ssto="2023-03", grp="asian")
+    assert not at.exception
+    assert "2022-12 (Metropolitan Police: cut short: covers 1-17 Dec only)" in "\n".join(w.value for w in at.warning)
+    assert at.metric[2].label == "Asian/White ratio, London"
+    at.checkbox(key="gaps").check().run()
+    assert "included at your request" in "\n".join(w.value for w in at.warning)
+    assert param(at, "gaps") == "1" and param(at, "ssfrom") == "2022-06"
+    at.radio(key="level").set_value("ward").run()
+    assert not at.exception and not at.dataframe
+    assert "Census publishes ethnic groups by borough" in texts(at)
+
+
+def test_stop_and_search_meeting_mode():
+    at = run("pages/7_Stop_and_search.py", meeting="1", ssarea="E09000022")
+    assert not at.exception
+    assert any("font-size: 24px" in m.value for m in at.markdown)
+    assert "Month by month: Lambeth" in texts(at)
