@@ -37,11 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisInputError
 from analysis.stats import clopper_pearson, poisson_rate_ci, rate_ratio_ci
 from analysis.stop_search_data import FORCES, LEVELS, PeriodMonths, StopSearchData, forces_for, period_months
 from analysis.tables import AnalysisTables
-from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
+from core.errors import AnalysisInputError
+from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
 ETHNICITIES = ("officer", "self")
 #: Groups compared for each way of recording ethnicity; the first is the reference.

@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.errors import AnalysisInputError
-from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
+from core.errors import AnalysisInputError
 from data_sources.store import DataHandle
+from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
 FORCES = {"metropolitan": "Metropolitan Police", "city-of-london": "City of London Police"}
 LEVELS = ("ward", "borough")

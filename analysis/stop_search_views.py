@@ -23,7 +23,7 @@ from analysis.stats import correlation_ci
 from analysis.stop_search import StopSearchQuery, StopSearchResult
 from analysis.stop_search_data import FORCES, StopSearchData, forces_for, period_months
 from analysis.tables import AnalysisTables
-from data_sources.settings import CITY_OF_LONDON_CODE, LONDON_CODE
+from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
 #: The survey measures the scatter offers.
 SCATTER_MEASURES = ("trust_mps", "treat_fairly")

@@ -2,7 +2,7 @@ import streamlit as st
 
 from analysis.stop_search import gap_note
 from analysis.stop_search_views import CAVEAT
-from data_sources.settings import LONDON_CODE
+from geo.london import LONDON_CODE
 from ui import data, maps, state, widgets
 from ui import stop_search_data as ssd
 from ui import stop_search_view as ssv

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from analysis.errors import AnalysisInputError
 from analysis.stop_search import StopSearchQuery, area_row, ethnic_group, gap_note, measure_areas
 from analysis.stop_search_data import StopSearchData, default_period, period_months
 from analysis.stop_search_views import monthly_trend
+from core.errors import AnalysisInputError
 from tests.tiny import B1, B2, CITY, LONDON, W1, W2, W4, tiny_tables
 
 MET, COL = "metropolitan", "city-of-london"
