@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui import data, state, style, widgets
+from ui import stop_search_view as ssv
 
 style.apply_print_css()
 view = state.sidebar(area=True)
@@ -47,6 +48,9 @@ st.subheader("Since the plan's launch")
 widgets.before_after(row)
 st.subheader("Trust over time (borough figure, 95% intervals)")
 widgets.trust_chart(data.trust_table(view.trust_measure, "borough"), [str(row["borough_code"])], large=view.meeting)
+
+st.subheader("Stop and search")
+ssv.profile_section(area, q.level, large=view.meeting)
 
 st.divider()
 st.header("Compare")

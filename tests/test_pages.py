@@ -855,3 +855,14 @@ def test_stop_and_search_meeting_mode():
     assert not at.exception
     assert any("font-size: 24px" in m.value for m in at.markdown)
     assert "Month by month: Lambeth" in texts(at)
+
+
+def test_area_profile_has_stop_and_search_figures():
+    at = run("pages/3_Area_profile.py", area="E09000022", level="borough")
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert int(labels["Searches"].replace(",", "")) > 1000 and labels["Arrest share"].endswith("%")
+    assert any("times** as often as White" in m.value for m in at.markdown)
+    ward = run("pages/3_Area_profile.py", area="E05009317")
+    assert "Per 1,000 residents a year" in {m.label for m in ward.metric}
+    assert "latest 12 months without coverage gaps" in texts(ward)

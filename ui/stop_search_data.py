@@ -24,6 +24,12 @@ def _data(key: str) -> StopSearchData | None:
     return load_stop_search(data.loaded().handle)
 
 
+def available() -> bool:
+    """Whether the open data holds the stop-and-search tables."""
+    with data.shown_errors():
+        return _data(data.loaded().key) is not None
+
+
 def stop_search() -> StopSearchData:
     """The stop-and-search tables of the open data; stops the page with a message when there are none."""
     with data.shown_errors():

@@ -147,3 +147,33 @@ def scatter_chart(points: pd.DataFrame, group: str, trust_label: str, *, large: 
         shape=alt.Shape("kind:N", title=""),
         tooltip=["area_name", alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("trust_pct:Q", format=".0f")])
     st.altair_chart(style.chart_fonts(bars + dots, large=large), width="stretch")
+
+
+def profile_section(area_code: str, level: str, *, large: bool = False) -> None:
+    """The Area profile's stop-and-search figures for one ward or borough, latest 12 months without gaps."""
+    if not ssd.available():
+        st.caption(ssd.NO_DATA)
+        return
+    start, end = ssd.period_default()
+    result = ssd.measures(StopSearchQuery(level=level, start=start, end=end))
+    row = result.table.set_index("area_code").loc[area_code]
+    london = result.london
+    cols = st.columns(4)
+    cols[0].metric("Searches", f"{int(row['searches']):,}", help=f"{start} to {end}; located in this {level}")
+    cols[1].metric("Per 1,000 residents a year", fmt(row["searches_per_1000"]),
+                   help=f"95% interval {fmt(row['searches_per_1000_lo'])}–{fmt(row['searches_per_1000_hi'])}; "
+                        f"London {fmt(london['searches_per_1000'])}")
+    cols[2].metric("Arrest share", pct(row["arrest_share"]),
+                   help=f"95% interval {pct(row['arrest_share_lo'])}–{pct(row['arrest_share_hi'])}; "
+                        f"London {pct(london['arrest_share'])}")
+    cols[3].metric("No further action", pct(row["nfa_share"]),
+                   help=f"95% interval {pct(row['nfa_share_lo'])}–{pct(row['nfa_share_hi'])}")
+    if level == "borough" and row["ratio_black_white"] == row["ratio_black_white"]:
+        small = " It rests on few searches." if row["ratio_black_white_small"] else ""
+        st.write(f"Black residents were searched **{fmt(row['ratio_black_white'], '.1f')} times** as often as White "
+                 f"residents (95% interval {fmt(row['ratio_black_white_lo'], '.1f')}–"
+                 f"{fmt(row['ratio_black_white_hi'], '.1f')}; officer-defined ethnicity; London "
+                 f"{fmt(london['ratio_black_white'], '.1f')}).{small}")
+    st.caption(f"police.uk stop and search, {start} to {end} (the latest 12 months without coverage gaps). "
+               f"{pct(row['unlocated_share'])} of the force's searches have no location and are in no area. "
+               "More on the Stop and search page.")
