@@ -115,9 +115,11 @@ def ethnic_group(values: pd.Series, ethnicity: str) -> pd.Series:
     return out.where(~values.str.endswith("Not stated", na=False))
 
 
-def _sum_by(frame: pd.DataFrame, key: str, months: set[str], areas: pd.Index) -> pd.Series:
-    rows = frame[frame["month"].isin(months)]
-    return rows.groupby(key)["count"].sum().reindex(areas, fill_value=0)
+def _counted(data: StopSearchData, name: str, months: set[str], key: str | None) -> pd.Series:
+    """One of :data:`_COUNTED` per area (or London when ``key`` is None)."""
+    dim, cats = _COUNTED[name]
+    table = data.crosstab(dim, months, key)
+    return table.sum(axis=1) if cats is None else table.reindex(columns=list(cats), fill_value=0).sum(axis=1)
 
 
 def _area_key(level: str) -> str:
@@ -144,13 +146,11 @@ def measure_areas(tables: AnalysisTables, data: StopSearchData, q: StopSearchQue
                   for c, b in zip(codes, index["borough_code"].astype(str), strict=True)]
     key = _area_key(q.level)
     columns: dict[str, np.ndarray] = {}
-    for name, (dim, cats) in _COUNTED.items():
+    for name in _COUNTED:
         values = np.zeros(len(codes))
         for force, period in periods.items():
-            rows = data.dimension(dim)
-            rows = rows if cats is None else rows[rows["category"].isin(cats)]
             mine = np.array([f == force for f in area_force])
-            values[mine] = _sum_by(rows, key, set(period.counted), codes).to_numpy()[mine]
+            values[mine] = _counted(data, name, set(period.counted), key).reindex(codes, fill_value=0).to_numpy()[mine]
         columns[name] = values
     months = np.array([len(periods[f].counted) for f in area_force], dtype=float)
     table = pd.DataFrame({"area_code": codes, "area_name": index["area_name"].astype(str).to_numpy(),
@@ -210,10 +210,9 @@ def _with_measures(table: pd.DataFrame, min_searches: int) -> pd.DataFrame:
 def _group_counts(data: StopSearchData, q: StopSearchQuery, months: set[str], key: str | None) -> pd.DataFrame:
     """Searches per area (``key``; None: all London, located or not) and compared group."""
     dim = "officer_defined_ethnicity" if q.ethnicity == "officer" else "self_defined_ethnicity"
-    rows = data.dimension(dim)
-    rows = rows[rows["month"].isin(months)].assign(group=lambda r: ethnic_group(r["category"], q.ethnicity),
-                                                   london=LONDON_CODE)
-    return rows.groupby([key or "london", "group"], dropna=False)["count"].sum().unstack("group", fill_value=0)
+    table = data.crosstab(dim, months, key)
+    groups = ethnic_group(pd.Series(table.columns, dtype=object), q.ethnicity).fillna("unknown").to_numpy()
+    return table.T.groupby(groups).sum().T
 
 
 def _census(data: StopSearchData, ethnicity: str) -> pd.DataFrame:
@@ -232,31 +231,32 @@ def _with_groups(table: pd.DataFrame, data: StopSearchData, q: StopSearchQuery, 
     """Add per group: searches, residents, rate a year; ratios against White with intervals; pooled rows."""
     census = _census(data, q.ethnicity)
     groups = GROUPS[q.ethnicity]
-    searches = pd.DataFrame(0.0, index=table["area_code"], columns=[*groups, "unknown"])
+    codes = table["area_code"].astype(str).tolist()
+    names = dict(zip(codes, table["area_name"].astype(str), strict=True))
+    position = {c: i for i, c in enumerate(codes)}
+    columns = [*groups, "unknown"]
+    searches = np.zeros((len(codes), len(columns)))
+    forces = np.array(area_force, dtype=object)
     for force, period in periods.items():
         counts = _group_counts(data, q, set(period.counted), "borough_code")
-        mine = [c for c, f in zip(table["area_code"], area_force, strict=True) if f == force]
-        for g in groups:
-            if g in counts.columns:
-                searches.loc[mine, g] = counts[g].reindex(mine, fill_value=0).to_numpy()
-        unknown = counts[[c for c in counts.columns if c not in groups]].sum(axis=1)
-        searches.loc[mine, "unknown"] = unknown.reindex(mine, fill_value=0).to_numpy()
-    residents = pd.DataFrame(np.nan, index=table["area_code"], columns=list(groups))
-    base = pd.Series(pd.NA, index=table["area_code"], dtype=object)
-    for _, row in census[census.index != LONDON_CODE].iterrows():
-        covered = [c for c in str(row["covers"]).split() if c in residents.index]
-        if not covered:
+        aligned = counts.reindex(index=codes, columns=columns, fill_value=0).to_numpy(dtype=float)
+        searches[forces == force] = aligned[forces == force]
+    residents = np.full((len(codes), len(groups)), np.nan)
+    base: list[str | None] = [None] * len(codes)
+    for area_code, row in census.iterrows():
+        covered = [position[c] for c in str(row["covers"]).split() if c in position]
+        if area_code == LONDON_CODE or not covered:
             continue
-        pooled = searches.loc[covered].sum()
-        for c in covered:
-            searches.loc[c] = pooled
-            residents.loc[c] = row[list(groups)].to_numpy(dtype=float)
-            names = table.set_index("area_code").loc[covered, "area_name"]
-            base[c] = " and ".join(names) + " together" if len(covered) > 1 else "this borough"
+        pooled = searches[covered].sum(axis=0)
+        label = (" and ".join(names[codes[i]] for i in covered) + " together") if len(covered) > 1 else "this borough"
+        for i in covered:
+            searches[i] = pooled
+            residents[i] = row[list(groups)].to_numpy(dtype=float)
+            base[i] = label
     out = table.copy()
-    out["ethnicity_base"] = base.to_numpy()
-    months = out["months"].to_numpy()
-    return _group_columns(out, searches, residents, months, groups, q.min_searches)
+    out["ethnicity_base"] = base
+    return _group_columns(out, pd.DataFrame(searches, columns=columns), pd.DataFrame(residents, columns=list(groups)),
+                          out["months"].to_numpy(), groups, q.min_searches)
 
 
 def _group_columns(out: pd.DataFrame, searches: pd.DataFrame, residents: pd.DataFrame, months: np.ndarray,
@@ -284,11 +284,7 @@ def _group_columns(out: pd.DataFrame, searches: pd.DataFrame, residents: pd.Data
 def _london_row(tables: AnalysisTables, data: StopSearchData, q: StopSearchQuery, period: PeriodMonths) -> pd.Series:
     """London: every search of both forces (with or without coordinates) against London's residents."""
     months = set(period.counted)
-    counted = {}
-    for name, (dim, cats) in _COUNTED.items():
-        rows = data.dimension(dim)
-        rows = rows if cats is None else rows[rows["category"].isin(cats)]
-        counted[name] = float(rows.loc[rows["month"].isin(months), "count"].sum())
+    counted = {name: float(_counted(data, name, months, None).sum()) for name in _COUNTED}
     m = data.months[data.months["month"].isin(months)]
     row = pd.DataFrame({"area_code": [LONDON_CODE], "area_name": ["London"], "borough_code": [LONDON_CODE],
                         "residents": [float(tables.london_population)], "months": [float(len(months))],
