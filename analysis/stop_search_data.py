@@ -132,9 +132,8 @@ def load_stop_search(handle: DataHandle) -> StopSearchData | None:
     if not all(handle.has(t) for t in ("stop_search_counts", "stop_search_months", "census_ethnicity")):
         return None
     counts = handle.read("stop_search_counts")
-    plain = counts.astype({c: object for c in ("ward_code", "borough_code", "force", "month", "category")})
     split = {str(d): rows.drop(columns="dimension").reset_index(drop=True)
-             for d, rows in plain.groupby(plain["dimension"].astype(str), sort=True)}
+             for d, rows in counts.groupby("dimension", sort=True, observed=True)}
     months = handle.read("stop_search_months").astype({"force": object, "month": object, "gap_reason": object})
     census = handle.read("census_ethnicity")
     census = census.astype({c: object for c in census.columns if c != "residents"})

@@ -53,7 +53,7 @@ def monthly_trend(tables: AnalysisTables, data: StopSearchData, q: StopSearchQue
         rows = rows[rows[key] == area_code]
         index = tables.wards if ward else tables.boroughs
         residents = float(index.loc[index["area_code"] == area_code, "population"].iloc[0])
-    searches = rows.groupby("month")["count"].sum().reindex(months, fill_value=0)
+    searches = rows.groupby("month", observed=True)["count"].sum().reindex(months, fill_value=0)
     reasons: dict[str, list[str]] = {}
     for g in period.gaps:
         reasons.setdefault(g.month, []).append(f"{FORCES[g.force]}: {g.reason}")

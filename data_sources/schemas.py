@@ -14,6 +14,7 @@ STR = "string"
 F64 = "float64"
 I64 = "int64"
 NULLABLE_INT = "Int64"
+CAT = "category"
 
 
 @dataclass(frozen=True)
@@ -254,9 +255,11 @@ STOP_SEARCH_PLACED = Schema(
 )
 
 #: Derived counts (in the snapshot): one row per ward (or none: no coordinates), force, month and category.
+#: Text columns are categorical: Parquet keeps them dictionary-encoded, so 900k rows load without a
+#: Python string per cell (2.0 s → see BENCHMARKS.md) and analysis uses their integer codes.
 STOP_SEARCH_COUNTS = Schema(
     "stop_search_counts",
-    {"ward_code": STR, "borough_code": STR, "force": STR, "month": STR, "dimension": STR, "category": STR,
+    {"ward_code": CAT, "borough_code": CAT, "force": CAT, "month": CAT, "dimension": CAT, "category": CAT,
      "count": I64},
     {"ward_code": "2022 ward code; <NA> for searches without coordinates (counted for London only)",
      "borough_code": "borough of the ward; <NA> without coordinates",
