@@ -53,8 +53,9 @@ PAGES = {
     "Trust": "Trust and confidence in the police, by borough",
     "Data_and_method": "Data and method",
     "Plan_progress": "Plan progress: the areas flagged at launch",
+    "Stop_and_search": "Stop and search: where, how often, on whom, with what result",
 }
-MAP_PAGES = {"", "Map"}
+MAP_PAGES = {"", "Map", "Stop_and_search"}
 
 
 @pytest.fixture(scope="module")
@@ -472,3 +473,26 @@ def test_map_zooms_to_the_chosen_borough(page, server):
     assert boroughs.loc[LAMBETH, "geometry"].contains(Point(centre)), centre
     assert zoom > 10.5, zoom   # London whole is 9.2
     page.screenshot(path=str(SHOTS / "Map-Lambeth.png"), full_page=True)
+
+
+def test_stop_and_search_boroughs_normal_and_meeting_mode(page, server):
+    _open(page, server, "Stop_and_search", "level=borough")
+    _map_drawn(page, "Stop_and_search-boroughs")
+    main = _texts(page)
+    assert "Black/White ratio, London" in main and "a borough, not a person" in main
+    page.screenshot(path=str(SHOTS / "Stop_and_search-boroughs.png"), full_page=True)
+    page.get_by_text("Month by month: London").scroll_into_view_if_needed()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    page.screenshot(path=str(SHOTS / "Stop_and_search-trend.png"))
+    page.get_by_text("beside trust in the police, by borough").scroll_into_view_if_needed()
+    page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for()
+    page.screenshot(path=str(SHOTS / "Stop_and_search-scatter.png"))
+    _open(page, server, "Stop_and_search", "level=borough&meeting=1&ssfrom=2021-06&ssto=2025-04")
+    _map_drawn(page, "Stop_and_search-meeting-mode")
+    assert "cut short: covers 1-17 Dec only" in _texts(page)
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    page.screenshot(path=str(SHOTS / "Stop_and_search-meeting-mode.png"), full_page=True)
+    page.get_by_text("Month by month: London").scroll_into_view_if_needed()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "Stop_and_search-meeting-trend-with-gaps.png"))

@@ -123,13 +123,18 @@ def ratio_format(group: str) -> dict[str, object]:
 
 
 def trend_chart(frame: pd.DataFrame, *, large: bool = False) -> None:
-    """Searches per 1,000 residents by month; a gap left out is a break in the line, marked in grey."""
-    base = alt.Chart(frame)
-    line = base.mark_line(point=True, invalid=None, color=style.LONDON_LINE).encode(
-        x=alt.X("month:O", title="Month"), y=alt.Y("value:Q", title="Searches per 1,000 residents in the month"),
+    """Searches per 1,000 residents by month; a gap left out is a break in the line, marked in grey.
+
+    Each run of months between gaps is its own line (``detail``), so the line stops at a gap
+    instead of joining across it or dropping to zero.
+    """
+    shown = frame.assign(segment=frame["value"].isna().cumsum()).dropna(subset=["value"])
+    x = alt.X("month:O", title="Month", scale=alt.Scale(domain=frame["month"].tolist()))
+    line = alt.Chart(shown).mark_line(point=True, color=style.LONDON_LINE).encode(
+        x=x, y=alt.Y("value:Q", title="Searches per 1,000 residents in the month"), detail="segment:N",
         tooltip=["month", alt.Tooltip("searches:Q", format=","), alt.Tooltip("rate:Q", format=",.2f")])
-    gaps = base.transform_filter("datum.gap").mark_rule(color="#999999", strokeDash=[4, 3], size=3).encode(
-        x="month:O", tooltip=["month", alt.Tooltip("gap_reason:N", title="Coverage gap")])
+    gaps = alt.Chart(frame[frame["gap"]]).mark_rule(color="#999999", strokeDash=[4, 3], size=3).encode(
+        x=x, tooltip=["month", alt.Tooltip("gap_reason:N", title="Coverage gap")])
     st.altair_chart(style.chart_fonts(gaps + line, large=large), width="stretch")
 
 
