@@ -87,3 +87,18 @@ def test_real_files_end_to_end(real_store: tuple[Path, dict]) -> None:
     counts = handle.read("stop_search_counts")
     total = counts[counts["dimension"] == "all"]["count"].sum()
     assert total == acc["rows_kept"] == len(handle.read("stop_search"))
+
+
+@pytest.mark.slow
+def test_a_store_seeded_from_the_snapshot_keeps_the_stop_search_tables(tmp_path: Path) -> None:
+    from data_sources.build.build import build_store
+    from data_sources.store.seed import plant_seed
+
+    snapshot = Path(__file__).resolve().parent.parent / "data" / "snapshot"
+    store = tmp_path / "store"
+    manifest = build_store(plant_seed(snapshot, store), store)
+    handle = open_store(store)
+    counts = handle.read("stop_search_counts")
+    assert counts.loc[counts["dimension"] == "all", "count"].sum() == manifest["sources"]["stop_search"]["rows_kept"]
+    assert len(handle.read("stop_search_months")) == len(pd.read_parquet(snapshot / "stop_search_months.parquet"))
+    assert handle.read("stop_search").empty  # the snapshot holds counts, not rows
