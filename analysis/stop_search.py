@@ -155,7 +155,8 @@ def measure_areas(tables: AnalysisTables, data: StopSearchData, q: StopSearchQue
     months = np.array([len(periods[f].counted) for f in area_force], dtype=float)
     table = pd.DataFrame({"area_code": codes, "area_name": index["area_name"].astype(str).to_numpy(),
                           "borough_code": index["borough_code"].astype(str).to_numpy(),
-                          "residents": index["population"].to_numpy(dtype=float), "months": months, **columns})
+                          "residents": index["population"].to_numpy(dtype=float), "months": months, **columns,
+                          "daytime_caveat": index["daytime_caveat"].to_numpy(dtype=bool)})
     unlocated = {f: _unlocated_share(data, f, periods[f]) for f in FORCES}
     table["unlocated_share"] = [unlocated[f] for f in area_force]
     table = _with_measures(table, q.min_searches)
@@ -288,7 +289,7 @@ def _london_row(tables: AnalysisTables, data: StopSearchData, q: StopSearchQuery
     m = data.months[data.months["month"].isin(months)]
     row = pd.DataFrame({"area_code": [LONDON_CODE], "area_name": ["London"], "borough_code": [LONDON_CODE],
                         "residents": [float(tables.london_population)], "months": [float(len(months))],
-                        **{k: [v] for k, v in counted.items()},
+                        **{k: [v] for k, v in counted.items()}, "daytime_caveat": [False],
                         "unlocated_share": [m["no_location"].sum() / max(m["searches"].sum(), 1)]})
     row = _with_measures(row, q.min_searches)
     census = _census(data, q.ethnicity)

@@ -29,7 +29,7 @@ ETHNICITY_WHY = {
 BASE_COLUMNS = ["area_code", "area_name", "searches", "residents", "months", "searches_per_1000",
                 "searches_per_1000_lo", "searches_per_1000_hi", "arrest_share", "arrest_share_lo", "arrest_share_hi",
                 "nfa_share", "nfa_share_lo", "nfa_share_hi", "linked_share", "linked_recorded", "s60_share",
-                "drugs_share", "unlocated_share"]
+                "drugs_share", "unlocated_share", "daytime_caveat"]
 COLUMN_DOCS = {
     "area_code": "2022 ward, borough (E09...) or London (E12000007) code",
     "area_name": "ward, borough or 'London'",
@@ -48,6 +48,7 @@ COLUMN_DOCS = {
     "drugs_share": "share under section 23 of the Misuse of Drugs Act 1971",
     "unlocated_share": "share of the force's searches in the months counted without coordinates (in no area; "
                        "London's figures include them)",
+    "daytime_caveat": "true where far more people work or visit than live, so rates per resident are inflated",
     "ethnicity_base": "whose searches and residents the group figures pool (City of London and Westminster: "
                       "together, as the Census file joins them)",
     "ethnicity_unknown_share": "share of searches with no ethnicity of the kind used (left out of group rates)",
@@ -83,7 +84,7 @@ def export_table(result: StopSearchResult) -> pd.DataFrame:
               *[c for c in columns if c.startswith(("searches_", "residents_")) and not c.endswith(("_lo", "_hi"))]):
         if c in out and not c.startswith("searches_per"):
             out[c] = pd.to_numeric(out[c]).round().astype("Int64")
-    for c in [c for c in columns if c.endswith("_small")]:
+    for c in [c for c in columns if c.endswith("_small") or c == "daytime_caveat"]:
         out[c] = out[c].astype(bool)
     floats = [c for c in out.columns if out[c].dtype == object and c not in ("area_code", "area_name",
                                                                               "ethnicity_base")]

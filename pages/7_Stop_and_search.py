@@ -46,7 +46,8 @@ with legend_col:
     widgets.sequential_legend("Searches per 1,000 a year", result.table["searches_per_1000"].min(),
                               result.table["searches_per_1000"].max(), large=view.meeting)
     st.caption("Ringed: the high-crime, low-trust areas flagged on the Map page with its settings (Met recorded "
-               "crime, latest 12 months). Searches without coordinates are on no map.")
+               "crime, latest 12 months). Searches without coordinates are on no map. Where far more people "
+               "work or visit than live (the City, the West End) rates per resident are inflated.")
 
 if level == "borough":
     st.subheader(f"Boroughs: {name}/White disproportionality, arrests and no further action")

@@ -88,6 +88,9 @@ def map_rows(result: StopSearchResult) -> pd.DataFrame:
                  ("Arrest share", pct(rec.arrest_share)), ("No further action", pct(rec.nfa_share))]
         if rec.small:
             lines.append(("Note", f"fewer than {result.query.min_searches} searches"))
+        if rec.daytime_caveat:
+            lines.append(("Note", "far more people work or visit here than live here: the rate per resident is "
+                                  "inflated"))
         tips.append(maps.tooltip_text(lines))
     return pd.DataFrame({"area_code": table["area_code"], "fill": fills, "n": table["area_name"], "t": tips})
 
@@ -107,7 +110,9 @@ def borough_table(result: StopSearchResult, group: str) -> pd.DataFrame:
                                                                     strict=True)],
         "No further action": t["nfa_share"] * 100,
         "NFA 95%": [f"{pct(lo)}–{pct(hi)}" for lo, hi in zip(t["nfa_share_lo"], t["nfa_share_hi"], strict=True)],
-        "Ethnicity base": t["ethnicity_base"]}).sort_values(f"{name}/White ratio", ascending=False)
+        "Ethnicity base": t["ethnicity_base"],
+        "Many visitors": t["daytime_caveat"].map({True: "yes", False: ""}),
+    }).sort_values(f"{name}/White ratio", ascending=False)
 
 
 TABLE_FORMAT = {"Per 1,000 a year": st.column_config.NumberColumn(format="%.1f"),
