@@ -35,6 +35,7 @@ from data_sources.schemas import (
     STOP_SEARCH_MONTHS,
     STOP_SEARCH_PLACED,
 )
+from data_sources.store.kept_stops import kept_answers, kept_folder
 from data_sources.store.versions import MANIFEST, STOP_SEARCH_TABLES
 from geo.assign import WardLocator, assign_wards
 
@@ -71,10 +72,12 @@ def _read_cached(path: Path, cache: InputCache, read: Callable[[], tuple[pd.Data
     return frame, meta
 
 
-def read_all(data_dir: Path, cache: InputCache, account: SourceAccount) -> pd.DataFrame:
-    """Every bulk file and API answer under ``data_dir/stop_search``, validated (STOP_SEARCH rows).
+def read_all(data_dir: Path, store_dir: Path, cache: InputCache, account: SourceAccount) -> pd.DataFrame:
+    """Every bulk file and API answer under ``data_dir/stop_search`` and kept by ``update``, validated.
 
-    Parsed files are cached by content hash (``store/inputs``), so a rebuild reads none again.
+    A bulk file wins over an API answer for the same force and month, and an answer kept by
+    ``update`` (``data_sources.store.kept_stops``) over the raw folder's. Parsed files are
+    cached by content hash (``store/inputs``), so a rebuild reads none again.
     """
     folder = data_dir / STOP_SEARCH_DIR
     frames: list[pd.DataFrame] = []
@@ -85,17 +88,21 @@ def read_all(data_dir: Path, cache: InputCache, account: SourceAccount) -> pd.Da
         _account(account, meta)
         frames.append(frame)
         held.add((src.force, src.month))
-    for sub, force in API_DIRS.items():
-        for path, month, file_force in stop_search_api.discover(folder / sub, force):
-            def read(path: Path = path, month: str = month, file_force: str = file_force
-                     ) -> tuple[pd.DataFrame, StopSearchReport]:
-                return stop_search_api.read_stops_force(stop_search_api.load_records(path),
-                                                        name=_rel(path, data_dir), force=file_force, month=month)
-            frame, meta = _read_cached(path, cache, read, "record")
-            _account(account, meta)
-            if (file_force, month) in held:
-                account.drop("superseded_by_bulk_file", len(frame))
-                continue
+    answers = [a for sub, force in API_DIRS.items() for a in stop_search_api.discover(folder / sub, force)]
+    kept = kept_answers(store_dir)
+    newer = {(force, month) for _, month, force in kept}
+    for path, month, file_force in [*answers, *kept]:
+        def read(path: Path = path, month: str = month, file_force: str = file_force
+                 ) -> tuple[pd.DataFrame, StopSearchReport]:
+            return stop_search_api.read_stops_force(stop_search_api.load_records(path),
+                                                    name=_rel(path, data_dir), force=file_force, month=month)
+        frame, meta = _read_cached(path, cache, read, "record")
+        _account(account, meta)
+        if (file_force, month) in held:
+            account.drop("superseded_by_bulk_file", len(frame))
+        elif (file_force, month) in newer and not path.is_relative_to(kept_folder(store_dir)):
+            account.drop("superseded_by_update", len(frame))
+        else:
             frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else STOP_SEARCH.empty()
 
@@ -167,14 +174,25 @@ def derive_months(placed: pd.DataFrame, outside: dict[tuple[str, str], int]) -> 
     g = placed.assign(day=local_day, no_loc=placed["longitude"].isna()).groupby(["force", "month"], observed=True)
     held = g.agg(searches=("day", "size"), no_location=("no_loc", "sum"), first_day=("day", "min"),
                  last_day=("day", "max"), dataset=("dataset", "first")).reset_index()
+    held["outside_london"] = [outside.get((str(f), str(m)), 0) for f, m in zip(held["force"], held["month"],
+                                                                                strict=True)]
+    return judge_forces(held)
+
+
+def judge_forces(held: pd.DataFrame) -> pd.DataFrame:
+    """Judge each force's held months into the STOP_SEARCH_MONTHS table.
+
+    ``held`` has ``force, month, searches, no_location, outside_london, first_day, last_day,
+    dataset``, one row per force and month with searches.
+    """
     frames = []
-    for force, part in held.groupby("force", sort=True):
-        judged = judge_months(part.drop(columns="force")).assign(force=force)
-        judged["outside_london"] = [outside.get((str(force), m), 0) for m in judged["month"]]
-        frames.append(judged)
+    for force, part in held.groupby("force", sort=True, observed=True):
+        frames.append(judge_months(part.drop(columns="force").astype({"month": str})).assign(force=str(force)))
+    if not frames:
+        return STOP_SEARCH_MONTHS.empty()
     out = pd.concat(frames, ignore_index=True)
-    return STOP_SEARCH_MONTHS.conform(out.astype({c: "int64" for c in ("searches", "no_location", "first_day",
-                                                                       "last_day")}))
+    ints = ("searches", "no_location", "outside_london", "first_day", "last_day")
+    return STOP_SEARCH_MONTHS.conform(out.astype(dict.fromkeys(ints, "int64")))
 
 
 def stop_search_step(ctx: BuildContext) -> StepResult:
@@ -195,10 +213,11 @@ def stop_search_step(ctx: BuildContext) -> StepResult:
                        "census_ethnicity": census}, {"stop_search": acc})
 
 
-def _input_key(data_dir: Path, geo_key: str) -> str:
+def _input_key(data_dir: Path, store_dir: Path, geo_key: str) -> str:
     """One key for every input file's content (and the reader and ward geometry versions)."""
     folder = data_dir / STOP_SEARCH_DIR
     paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    paths += [p for p, _, _ in kept_answers(store_dir)]
     parts = [f"{_rel(p, data_dir)}:{sha256_file(p)}" for p in paths]
     return hashlib.sha256("|".join([READER_VERSION, geo_key, *parts]).encode()).hexdigest()[:32]
 
@@ -209,7 +228,7 @@ def _placed_and_counted(ctx: BuildContext) -> tuple[pd.DataFrame, pd.DataFrame, 
     Reading, placing and counting 530k searches takes seconds; a rebuild with the same
     files (the usual case: a new crime month, a new survey) reuses the result whole.
     """
-    key = f"stop-search-all-{_input_key(ctx.data_dir, ctx.geo.key)}"
+    key = f"stop-search-all-{_input_key(ctx.data_dir, ctx.store_dir, ctx.geo.key)}"
     hit, counts_hit = ctx.cache.get(f"{key}-placed"), ctx.cache.get(f"{key}-counts")
     if hit is not None and counts_hit is not None:
         placed, meta = hit
@@ -217,7 +236,7 @@ def _placed_and_counted(ctx: BuildContext) -> tuple[pd.DataFrame, pd.DataFrame, 
         return (STOP_SEARCH_PLACED.conform(placed), STOP_SEARCH_COUNTS.conform(counts_hit[0]), months,
                 _account_from(meta["account"]))
     acc = SourceAccount()
-    rows = read_all(ctx.data_dir, ctx.cache, acc)
+    rows = read_all(ctx.data_dir, ctx.store_dir, ctx.cache, acc)
     placed = place_searches(rows, ctx.geo.locator, acc)
     acc.rows_kept = len(placed)
     acc.months = set(placed["month"].astype(str))
@@ -253,6 +272,7 @@ def _gap_list(months: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def _from_seed(ctx: BuildContext) -> StepResult:
+    """The snapshot's derived tables, with any force-months kept by ``update`` laid over them."""
     seed_manifest = json.loads((ctx.data_dir / MANIFEST).read_text())
     tables = {}
     for name in STOP_SEARCH_TABLES:
@@ -262,4 +282,29 @@ def _from_seed(ctx: BuildContext) -> StepResult:
             "census_ethnicity": CENSUS_ETHNICITY}[name].empty()
     acc = _account_from(seed_manifest.get("sources", {}).get("stop_search") or {})
     acc.notes.append("from the embedded snapshot's build: counts only, no search rows")
-    return StepResult({"stop_search": STOP_SEARCH_PLACED.empty(), **tables}, {"stop_search": acc})
+    placed = STOP_SEARCH_PLACED.empty()
+    if kept_answers(ctx.store_dir):
+        fetched = SourceAccount()
+        rows = read_all(ctx.data_dir / "(no raw folder)", ctx.store_dir, ctx.cache, fetched)
+        placed = place_searches(rows, ctx.geo.locator, fetched)
+        pairs = set(zip(placed["force"].astype(str), placed["month"].astype(str), strict=True))
+        counts, months = tables["stop_search_counts"], tables["stop_search_months"]
+        old = [(str(f), str(m)) in pairs for f, m in zip(counts["force"], counts["month"], strict=True)]
+        text = [c for c in STOP_SEARCH_COUNTS.columns if c != "count"]
+        counts = pd.concat([counts[~np.array(old, dtype=bool)].astype(dict.fromkeys(text, object)),
+                            derive_counts(placed).astype(dict.fromkeys(text, object))], ignore_index=True)
+        tables["stop_search_counts"] = STOP_SEARCH_COUNTS.conform(counts)
+        new_months = derive_months(placed, _outside_by_month(rows, placed))
+        kept_rows = months[[(str(f), str(m)) not in pairs for f, m in zip(months["force"], months["month"],
+                                                                           strict=True)]]
+        held = pd.concat([kept_rows, new_months], ignore_index=True)
+        tables["stop_search_months"] = judge_forces(held[held["searches"] > 0].drop(columns=["gap", "gap_reason"]))
+        acc.rows_read += fetched.rows_read
+        acc.rows_kept += len(placed)
+        for reason, n in fetched.dropped.items():
+            acc.drop(reason, n)
+        acc.months |= {m for _, m in pairs}
+        acc.files.extend(fetched.files)
+        acc.notes.append(f"{len(pairs)} force-month(s) pulled by update laid over the snapshot's counts")
+        acc.extra["gaps"] = _gap_list(tables["stop_search_months"])
+    return StepResult({"stop_search": placed, **tables}, {"stop_search": acc})
