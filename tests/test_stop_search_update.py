@@ -1,4 +1,4 @@
-"""Pulling stop and search from police.uk (against a local stand-in): months per force, stops-force, keeping, the build."""
+"""Stop and search from police.uk, against a local stand-in: months per force, stops-force, keeping, the build."""
 
 from __future__ import annotations
 
@@ -63,9 +63,8 @@ def test_months_per_force_and_the_new_ones_pulled_and_kept(tmp_path):
 @pytest.mark.parametrize(("answer", "problem"), [({"error": "nope"}, "expected a list of searches"),
                                                  ([1, 2], "not usable")])
 def test_a_bad_answer_is_an_api_error_and_nothing_is_kept(tmp_path, answer, problem):
-    with StopsStub({("metropolitan", "2025-05"): answer}) as stub:
-        with pytest.raises(ApiError, match=problem):
-            fetch.pull(client(stub.url, tmp_path), [("metropolitan", "2025-05")])
+    with StopsStub({("metropolitan", "2025-05"): answer}) as stub, pytest.raises(ApiError, match=problem):
+        fetch.pull(client(stub.url, tmp_path), [("metropolitan", "2025-05")])
     assert kept_answers(tmp_path / "store") == []
 
 
