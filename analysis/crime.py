@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.periods import CONNECT_NOTE, comparison_periods, straddles_connect
-from analysis.query import CrimeQuery, Period, check_query, resolve_period, selected_types, type_mask
-from analysis.registry import PER, Measure
+from analysis.periods import CONNECT_NOTE, straddles_connect
+from analysis.query import CrimeQuery, Period, ResolvedQuery, resolved
+from analysis.registry import PER
 from analysis.stats import empirical_bayes_rates, poisson_rate_ci
-from analysis.tables import DAYTIME_NOTE, AnalysisTables, CountCube
+from analysis.tables import DAYTIME_NOTE, AnalysisTables
 from geo.london import LONDON_CODE
 
 #: The columns of a measures table, in order, and what each holds (written into export metadata).
@@ -100,19 +100,12 @@ class _Sums:
         return self.harm if name == "harm" else self.count
 
 
-def _ward_sums(tables: AnalysisTables, cube: CountCube, mask: np.ndarray, start: str, end: str) -> _Sums | None:
-    """Sum counts and harm per ward over start..end; None when the source lacks those months."""
-    i0, i1 = cube.month_index(start), cube.month_index(end)
-    if i0 is None or i1 is None or not cube.published[i0:i1 + 1][:, mask].all():
-        return None
-    return _period_sums(tables, cube, mask, i0, i1)
-
-
-def _period_sums(tables: AnalysisTables, cube: CountCube, mask: np.ndarray, i0: int, i1: int) -> _Sums:
-    """Sum counts and harm per ward over the months at positions i0..i1 (known to be covered)."""
+def _period_sums(tables: AnalysisTables, r: ResolvedQuery, period: Period) -> _Sums:
+    """Sum the selection's counts and harm per ward over a period the data covers."""
+    cube, i0, i1 = r.cube, period.i0, period.i1
     diff = cube.cum[:, i1 + 1, :] - cube.cum[:, i0, :]
-    count = diff @ mask.astype(float)
-    harm = diff @ cube.harm_weights(mask)
+    count = diff @ r.count_weights
+    harm = diff @ r.harm_weights
     if tables.city_ward >= 0 and not cube.city_months[i0:i1 + 1].all():
         count[tables.city_ward] = np.nan
         harm[tables.city_ward] = np.nan
@@ -140,21 +133,18 @@ def _change(now: np.ndarray, then: np.ndarray | None) -> np.ndarray:
         return np.where(then > 0, now / np.where(then > 0, then, 1.0) - 1.0, np.nan)
 
 
-def _values(tables: AnalysisTables, q: CrimeQuery, chosen: Measure, count: np.ndarray,
-            harm: np.ndarray) -> dict[str, np.ndarray]:
+def _values(r: ResolvedQuery, count: np.ndarray, harm: np.ndarray) -> dict[str, np.ndarray]:
     """Every measure for one period at the query's level, plus ``value`` (the chosen one)."""
-    index = tables.area_index(q.level)
-    pop = index["population"].to_numpy(dtype=float)
-    km2 = index["area_km2"].to_numpy(dtype=float)
+    pop, km2 = r.population, r.area_km2
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {"count": count, "rate": np.where(pop > 0, count / pop * PER, np.nan), "harm": harm,
                "harm_rate": np.where(pop > 0, harm / pop * PER, np.nan),
                "density": np.where(km2 > 0, count / km2, np.nan)}
-    if q.level == "ward":
-        out["rate_eb"] = empirical_bayes_rates(count, pop, index["borough_code"].to_numpy(), per=PER)
+    if r.level == "ward":
+        out["rate_eb"] = empirical_bayes_rates(count, pop, r.index["borough_code"].to_numpy(), per=PER)
     else:
-        out["rate_eb"] = np.full(len(index), np.nan)
-    out["value"] = out["rate_eb"] if chosen.smoothed(q.smoothed, q.level) else out[q.measure]
+        out["rate_eb"] = np.full(len(r.index), np.nan)
+    out["value"] = out["rate_eb"] if r.smoothed else out[r.measure.id]
     return out
 
 
@@ -163,20 +153,19 @@ def _london_values(tables: AnalysisTables, count: float, harm: float, pop: float
             "density": count / tables.london_km2}
 
 
-def harm_note(tables: AnalysisTables, q: CrimeQuery) -> str:
+def harm_note(r: ResolvedQuery) -> str:
     """One sentence on the harm weights behind the query: scheme and types left out."""
-    cube = tables.cube(q.source)
-    types = selected_types(tables, q)
-    unweighted = [t for t in types if np.isnan(cube.weights[cube.types.index(t)])]
+    cube = r.cube
+    unweighted = [t for t, w, keep in zip(cube.types, cube.weights, r.mask, strict=True) if keep and np.isnan(w)]
     text = ("Harm uses Cambridge Crime Harm Index weights (days of imprisonment) per "
-            + ("police.uk crime type." if q.source == "police_uk"
+            + ("police.uk crime type." if r.source == "police_uk"
                else "Home Office subgroup, with the Met's categories mapped to subgroups (some approximately)."))
     if unweighted:
         text += f" Left out of harm (no published weight): {', '.join(unweighted)}."
     return text
 
 
-def crime_measures(tables: AnalysisTables, q: CrimeQuery) -> CrimeMeasures:
+def crime_measures(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery) -> CrimeMeasures:
     """Return the crime measures of every ward or borough, and London's, for the query's period.
 
     Parameters
@@ -184,7 +173,8 @@ def crime_measures(tables: AnalysisTables, q: CrimeQuery) -> CrimeMeasures:
     tables
         From ``analysis.tables.load_tables``.
     q
-        Source, level, crime selection, period and measure.
+        Source, level, crime selection, period and measure; a ``CrimeQuery`` is resolved
+        here (``analysis.query.resolve``).
 
     Returns
     -------
@@ -207,43 +197,39 @@ def crime_measures(tables: AnalysisTables, q: CrimeQuery) -> CrimeMeasures:
     AnalysisInputError
         For an unknown source, level, measure or crime type, or months outside the data.
     """
-    chosen = check_query(q)
-    cube = tables.cube(q.source)
-    period = resolve_period(tables, q)
-    mask = type_mask(cube, q.crime_types, q.crime_groups)
-    sums = _period_sums(tables, cube, mask, period.i0, period.i1)
-    index = tables.area_index(q.level)
-    count = _to_level(tables, sums.count, q.level)
-    harm = _to_level(tables, sums.harm, q.level)
-    pop = index["population"].to_numpy(dtype=float)
+    r = resolved(tables, q)
+    chosen, period, level, index, pop = r.measure, r.period, r.level, r.index, r.population
+    sums = _period_sums(tables, r, period)
+    count = _to_level(tables, sums.count, level)
+    harm = _to_level(tables, sums.harm, level)
     rate, lo, hi = poisson_rate_ci(np.nan_to_num(count, nan=0.0), pop, per=PER)
     missing = np.isnan(count)
     rate, lo, hi = (np.where(missing, np.nan, x) for x in (rate, lo, hi))
-    values = _values(tables, q, chosen, count, harm)
+    values = _values(r, count, harm)
     l_count, l_harm, l_pop = _london(tables, sums)
     l_rate = l_count / l_pop * PER
     l_values = _london_values(tables, l_count, l_harm, l_pop)
     ratio_of = chosen.ratio_of
-    ratio_value = values["rate_eb"] if chosen.smoothed(q.smoothed, q.level) else values[ratio_of]
+    ratio_value = values["rate_eb"] if r.smoothed else values[ratio_of]
     value_ratio = ratio_value / l_values[ratio_of]
 
-    periods = comparison_periods(period.start, period.end)
     now = harm if chosen.basis == "harm" else count
     l_now = l_harm if chosen.basis == "harm" else l_count
     changes, l_changes = {}, {}
-    for key, span in periods.items():  # each comparison period is summed once, for the areas and London
-        then = _ward_sums(tables, cube, mask, *span) if span else None
+    for key, span in r.comparisons.items():  # each comparison period is summed once, for the areas and London
+        covered = r.span(*span) if span else None
+        then = _period_sums(tables, r, covered) if covered else None
         changes[f"change_{key}"] = _change(now, None if then is None else
-                                           _to_level(tables, then.basis(chosen.basis), q.level))
+                                           _to_level(tables, then.basis(chosen.basis), level))
         l_then = None if then is None else np.array([_london(tables, then)[1 if chosen.basis == "harm" else 0]])
         l_changes[f"change_{key}"] = _change(np.array([l_now]), l_then)
 
-    straddles = straddles_connect(q.source, period.start, period.end)
+    straddles = straddles_connect(r.source, period.start, period.end)
     areas = pd.DataFrame({
         "area_code": index["area_code"], "area_name": index["area_name"], "borough_code": index["borough_code"],
         "borough_name": index["borough_name"], "count": count, "population": pop, "rate": rate, "rate_lo": lo,
         "rate_hi": hi, "rate_eb": values["rate_eb"], "harm": harm, "harm_rate": values["harm_rate"],
-        "per_km2": values["density"], "value": values["value"], "london_value": l_values[q.measure],
+        "per_km2": values["density"], "value": values["value"], "london_value": l_values[chosen.id],
         "value_ratio": value_ratio, "london_rate": l_rate, "rate_ratio": rate / l_rate, **changes,
         "straddles_connect": straddles, "daytime_caveat": index["daytime_caveat"].to_numpy(),
     })
@@ -252,19 +238,17 @@ def crime_measures(tables: AnalysisTables, q: CrimeQuery) -> CrimeMeasures:
         "area_code": [LONDON_CODE], "area_name": ["London"], "borough_code": [pd.NA], "borough_name": [pd.NA],
         "count": [l_count], "population": [l_pop], "rate": [l_rate], "rate_lo": [float(l_lo_hi[1])],
         "rate_hi": [float(l_lo_hi[2])], "rate_eb": [np.nan], "harm": [l_harm], "harm_rate": [l_values["harm_rate"]],
-        "per_km2": [l_values["density"]], "value": [l_values[q.measure]], "london_value": [l_values[q.measure]],
+        "per_km2": [l_values["density"]], "value": [l_values[chosen.id]], "london_value": [l_values[chosen.id]],
         "value_ratio": [1.0], "london_rate": [l_rate], "rate_ratio": [1.0], **l_changes,
         "straddles_connect": [straddles], "daytime_caveat": [False],
     }).iloc[0]
-    return CrimeMeasures(areas, london, _meta(tables, q, period, periods, straddles))
+    return CrimeMeasures(areas, london, _meta(r, straddles))
 
 
-def _meta(tables: AnalysisTables, q: CrimeQuery, period: Period, periods: dict[str, tuple[str, str] | None],
-          straddles: bool) -> CrimeMeta:
-    return CrimeMeta(source=q.source, level=q.level, measure=q.measure, start=period.start, end=period.end,
-                     months=period.months, crime_types=tuple(selected_types(tables, q)), comparison_periods=periods,
-                     harm_note=harm_note(tables, q), daytime_note=DAYTIME_NOTE,
-                     connect_note=CONNECT_NOTE if straddles else "")
+def _meta(r: ResolvedQuery, straddles: bool) -> CrimeMeta:
+    return CrimeMeta(source=r.source, level=r.level, measure=r.measure.id, start=r.period.start, end=r.period.end,
+                     months=r.period.months, crime_types=r.crime_types, comparison_periods=dict(r.comparisons),
+                     harm_note=harm_note(r), daytime_note=DAYTIME_NOTE, connect_note=CONNECT_NOTE if straddles else "")
 
 
 @dataclass(frozen=True)
@@ -282,7 +266,7 @@ class PeriodValues:
     london_rate: float
 
 
-def period_values(tables: AnalysisTables, q: CrimeQuery, start: str, end: str) -> PeriodValues | None:
+def period_values(tables: AnalysisTables, r: ResolvedQuery, start: str, end: str) -> PeriodValues | None:
     """Return the query's measure for another period (same selection), or None when not covered.
 
     The light path for robustness over earlier periods: no intervals, changes or frames.
@@ -291,8 +275,8 @@ def period_values(tables: AnalysisTables, q: CrimeQuery, start: str, end: str) -
     ----------
     tables
         From ``analysis.tables.load_tables``.
-    q
-        The query; its own start and end are ignored.
+    r
+        The resolved query; its own period is ignored.
     start, end
         The period, 'YYYY-MM'.
 
@@ -300,14 +284,11 @@ def period_values(tables: AnalysisTables, q: CrimeQuery, start: str, end: str) -
     -------
     PeriodValues or None
     """
-    chosen = check_query(q)
-    cube = tables.cube(q.source)
-    mask = type_mask(cube, q.crime_types, q.crime_groups)
-    sums = _ward_sums(tables, cube, mask, start, end)
-    if sums is None:
+    period = r.span(start, end)
+    if period is None:
         return None
-    count = _to_level(tables, sums.count, q.level)
-    values = _values(tables, q, chosen, count, _to_level(tables, sums.harm, q.level))
+    sums = _period_sums(tables, r, period)
+    count = _to_level(tables, sums.count, r.level)
+    values = _values(r, count, _to_level(tables, sums.harm, r.level))
     l_values = _london_values(tables, *_london(tables, sums))
-    return PeriodValues(values["value"], count, tables.area_index(q.level)["population"].to_numpy(dtype=float),
-                        l_values[q.measure], l_values["rate"])
+    return PeriodValues(values["value"], count, r.population, l_values[r.measure.id], l_values["rate"])

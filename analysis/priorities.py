@@ -25,8 +25,8 @@ import pandas as pd
 from analysis import classify
 from analysis.crime import CrimeMeasures, CrimeMeta, crime_measures, period_values
 from analysis.periods import shift_month
-from analysis.query import CrimeQuery, crime_label, resolve_period
-from analysis.registry import PER, measure
+from analysis.query import CrimeQuery, ResolvedQuery, resolved
+from analysis.registry import PER, Measure, measure
 from analysis.stats import poisson_rate_ci, wilson_ci
 from analysis.tables import AnalysisTables
 from analysis.trust import N_PER_QUARTER, measure_label, trust_for_areas
@@ -213,7 +213,7 @@ _TRUST_COLUMNS = ("trust", "trust_lo", "trust_hi", "trust_n", "trust_source_leve
                   "trust_change_since_plan", "london_trust")
 
 
-def priority_base(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> PriorityBase:
+def priority_base(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery, flags: FlagSettings) -> PriorityBase:
     """Compute what the flag needs and a threshold change does not alter.
 
     Parameters
@@ -221,7 +221,7 @@ def priority_base(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) ->
     tables
         From ``analysis.tables.load_tables``.
     q
-        The crime query.
+        The crime query; a ``CrimeQuery`` is resolved here (``analysis.query.resolve``).
     flags
         Only the trust measure and period, ``n_per_quarter`` and ``robustness_periods``
         are used (see ``FlagSettings.for_base``).
@@ -237,22 +237,24 @@ def priority_base(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) ->
     """
     settings = flags.for_base()
     settings.check()
-    crime, trust = _crime_and_trust(tables, q, settings)
+    r = resolved(tables, q)
+    crime, trust = _crime_and_trust(tables, r, settings)
     columns = {c: crime.areas[c].to_numpy() for c in crime.areas.columns}
     for col in _TRUST_COLUMNS:
         columns[col] = trust[col].to_numpy()
     trust_label = measure_label(tables, settings.trust_measure)
     london_trust = float(trust["london_trust"].iloc[0])
-    columns["reason"] = np.array(_reasons(tables, q, trust_label, columns, london_trust), dtype=object)
+    columns["reason"] = np.array(_reasons(r, trust_label, columns, london_trust), dtype=object)
     return PriorityBase(crime, columns, settings, trust_label,
                         str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()), float(crime.london["rate"]),
-                        london_trust, _earlier(tables, q, settings.robustness_periods))
+                        london_trust, _earlier(tables, r, settings.robustness_periods))
 
 
-def _crime_and_trust(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> tuple[CrimeMeasures, pd.DataFrame]:
+def _crime_and_trust(tables: AnalysisTables, r: ResolvedQuery,
+                     flags: FlagSettings) -> tuple[CrimeMeasures, pd.DataFrame]:
     """The crime measures and the trust figures of every area, in the same order."""
-    crime = crime_measures(tables, q)
-    trust = trust_for_areas(tables, flags.trust_measure, flags.trust_period, q.level,
+    crime = crime_measures(tables, r)
+    trust = trust_for_areas(tables, flags.trust_measure, flags.trust_period, r.level,
                             n_per_quarter=float(flags.n_per_quarter))
     return crime, trust
 
@@ -272,8 +274,10 @@ class AreaFlags:
     trust_period_end: str
 
 
-def area_flags(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> AreaFlags:
+def area_flags(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery, flags: FlagSettings) -> AreaFlags:
     """Apply the flag rule to one period (the same rule and inputs as ``priority_table``).
+
+    A ``CrimeQuery`` is resolved here (``analysis.query.resolve``).
 
     Raises
     ------
@@ -281,7 +285,7 @@ def area_flags(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> Ar
         For an invalid query, setting, trust measure or period.
     """
     check_flags(q.measure, flags)
-    crime, trust = _crime_and_trust(tables, q, flags)
+    crime, trust = _crime_and_trust(tables, resolved(tables, q), flags)
     areas = crime.areas
     flagged = _flag(areas["value"].to_numpy(dtype=float), trust["trust"].to_numpy(dtype=float),
                     areas["count"].to_numpy(dtype=float), areas["population"].to_numpy(dtype=float),
@@ -291,14 +295,14 @@ def area_flags(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> Ar
                      str(pd.Timestamp(trust["trust_period_end"].iloc[0]).date()))
 
 
-def _earlier(tables: AnalysisTables, q: CrimeQuery, periods: int) -> tuple[EarlierPeriod, ...]:
+def _earlier(tables: AnalysisTables, r: ResolvedQuery, periods: int) -> tuple[EarlierPeriod, ...]:
     """Up to ``periods`` earlier periods of the query's length, where the data has them."""
-    period = resolve_period(tables, q)
+    period = r.period
     n = period.months
     out = []
     for k in range(1, periods + 1):
         s, e = shift_month(period.start, -k * n), shift_month(period.end, -k * n)
-        values = period_values(tables, q, s, e)
+        values = period_values(tables, r, s, e)
         if values is not None:
             out.append(EarlierPeriod(s, e, values.value, values.count, values.london_value, values.london_rate))
     return tuple(out)
@@ -318,12 +322,18 @@ def _flag(value: np.ndarray, trust: np.ndarray, count: np.ndarray, pop: np.ndarr
                                               london_trust=london_trust)
 
 
-def check_flags(measure_id: str, flags: FlagSettings) -> None:
-    """Raise AnalysisInputError for a setting out of range or a rule the crime measure cannot use."""
+def check_flags(crime_measure: str | Measure, flags: FlagSettings) -> None:
+    """Raise AnalysisInputError for a setting out of range or a rule the crime measure cannot use.
+
+    ``crime_measure`` is a measure id (a ``CrimeQuery``'s) or a registered measure (a ``ResolvedQuery``'s).
+    """
     flags.check()
-    if flags.method == "interval" and not measure(measure_id).has_interval:
+    if flags.method != "interval":
+        return
+    chosen = measure(crime_measure) if isinstance(crime_measure, str) else crime_measure
+    if not chosen.has_interval:
         raise AnalysisInputError(f"the interval rule needs a measure with an interval ('count' or 'rate'), "
-                                 f"not {measure_id!r}; use the percentile rule for harm or density")
+                                 f"not {chosen.id!r}; use the percentile rule for harm or density")
 
 
 def flag_areas(base: PriorityBase, flags: FlagSettings) -> PriorityTable:
@@ -380,7 +390,7 @@ def flag_areas(base: PriorityBase, flags: FlagSettings) -> PriorityTable:
                          tuple(str(w.message) for w in caught))
 
 
-def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -> PriorityTable:
+def priority_table(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery, flags: FlagSettings) -> PriorityTable:
     """Return the priority table: one row per ward or borough, flagged areas first.
 
     Parameters
@@ -388,7 +398,9 @@ def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -
     tables
         From ``analysis.tables.load_tables``.
     q
-        The crime query (source, level, selection, period, measure).
+        The crime query (source, level, selection, period, measure); a ``CrimeQuery`` is
+        checked and resolved here, once (``analysis.query.resolve``), and everything below
+        takes the resolved query.
     flags
         Thresholds, trust measure and robustness settings.
 
@@ -415,7 +427,7 @@ def priority_table(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings) -
         measure (those have no interval).
     """
     check_flags(q.measure, flags)
-    return flag_areas(priority_base(tables, q, flags), flags)
+    return flag_areas(priority_base(tables, resolved(tables, q), flags), flags)
 
 
 def _interval_grid(count: np.ndarray, pop: np.ndarray, trust: np.ndarray, trust_n: np.ndarray, london_rate: float,
@@ -434,15 +446,14 @@ def _interval_grid(count: np.ndarray, pop: np.ndarray, trust: np.ndarray, trust_
     return total
 
 
-def _reasons(tables: AnalysisTables, q: CrimeQuery, trust_label: str, columns: dict[str, np.ndarray],
-             london_trust: float) -> list[str]:
-    label = crime_label(tables, q) + measure(q.measure).in_words
+def _reasons(r: ResolvedQuery, trust_label: str, columns: dict[str, np.ndarray], london_trust: float) -> list[str]:
+    label = r.crime_label + r.measure.in_words
     out = []
     for ratio, p, lo, hi, source, note in zip(columns["value_ratio"].astype(float), columns["trust"].astype(float),
                                               columns["trust_lo"].astype(float), columns["trust_hi"].astype(float),
                                               columns["trust_source_level"], columns["trust_note"], strict=True):
         sentence = classify.reason_sentence(label, ratio, trust_label, p, london_trust, trust_ci=(lo, hi),
-                                            borough_figure=(q.level == "ward" and source == "borough"))
+                                            borough_figure=(r.level == "ward" and source == "borough"))
         if note and np.isnan(p):
             sentence += f" ({note})"
         out.append(sentence)

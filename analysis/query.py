@@ -1,8 +1,13 @@
-"""What to count, where and when: the crime query, its validation and the period it resolves to.
+"""What to count, where and when: the crime query, and the one place it is checked and resolved.
 
-Every entry point that takes a ``CrimeQuery`` validates it here with ``check_query`` and
-resolves its months with ``resolve_period``, so the same bad input gives the same
-``AnalysisInputError`` (naming the bad value and the allowed ones) wherever it arrives.
+A ``CrimeQuery`` is what the user chose: small and hashable, so the UI caches on it.
+``resolve`` checks it and works out, once, everything the analysis needs from it: the
+measure, the source's count cube, the mask of the crime types it counts, the months those
+types are published in, the period and its positions on the month axis, the comparison
+periods, and the area index and populations at its level. The analysis functions below the
+entry points take that ``ResolvedQuery``, so none of them checks or resolves the query again,
+and the same bad input gives the same ``AnalysisInputError`` (naming the bad value and the
+allowed ones) wherever it arrives. Entry points accept either kind and call ``resolved``.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from analysis.periods import is_month, month_range, month_runs, shift_month
+from analysis.periods import comparison_periods, is_month, month_range, month_runs, shift_month
 from analysis.registry import Measure, measure
 from analysis.tables import LEVELS, SOURCES, AnalysisTables, CountCube
 from core.errors import AnalysisInputError
@@ -68,6 +74,82 @@ class Period:
         return self.i1 - self.i0 + 1
 
 
+@dataclass(frozen=True, eq=False)
+class ResolvedQuery:
+    """A checked query and everything worked out from it, made once by ``resolve``.
+
+    Attributes
+    ----------
+    query
+        The query as asked.
+    measure
+        Its registered measure.
+    smoothed
+        Whether the value is the Empirical Bayes rate (asked for, a measure that can be
+        smoothed, at ward level).
+    cube
+        The source's count cube.
+    mask
+        Boolean mask over ``cube.types``: the types counted (read-only).
+    count_weights, harm_weights
+        Per type of the cube: 1.0 for a counted type (else 0), and its harm weight (0 for
+        the rest and for types without a weight); a period's counts or harm are the
+        month block times these.
+    crime_types
+        The names of the counted types, in cube order (groups and 'all' expanded).
+    available
+        Months in which the source publishes every counted type.
+    period
+        The query's period, checked against ``available``.
+    comparisons
+        'prev', 'year_ago', 'vs_2022' → (start, end) of the period compared with, or None
+        where not defined (whether the data covers one is ``span``'s answer).
+    index
+        The area index at the query's level (``AnalysisTables.area_index``).
+    population, area_km2
+        Census 2021 residents and area per area, in ``index`` order.
+    """
+
+    query: CrimeQuery
+    measure: Measure
+    smoothed: bool
+    cube: CountCube
+    mask: np.ndarray
+    count_weights: np.ndarray
+    harm_weights: np.ndarray
+    crime_types: tuple[str, ...]
+    available: tuple[str, ...]
+    period: Period
+    comparisons: dict[str, tuple[str, str] | None]
+    index: pd.DataFrame
+    population: np.ndarray
+    area_km2: np.ndarray
+
+    @property
+    def source(self) -> str:
+        return self.query.source
+
+    @property
+    def level(self) -> str:
+        return self.query.level
+
+    @property
+    def crime_label(self) -> str:
+        """The crime selection in words for sentences (see ``crime_label``)."""
+        return _label(self.query, self.crime_types)
+
+    def span(self, start: str, end: str) -> Period | None:
+        """Another period of the same selection (e.g. one compared with), or None when the source lacks it.
+
+        The data covers it when both ends are on the month axis and every counted type is
+        published in every month between.
+        """
+        i0, i1 = self.cube.month_index(start), self.cube.month_index(end)
+        if i0 is None or i1 is None or not self.cube.published[i0:i1 + 1][:, self.mask].all():
+            return None
+        return Period(start, end, i0, i1)
+
+
 def check_query(q: CrimeQuery) -> Measure:
     """Validate the query's level, measure and source; return its measure.
 
@@ -82,6 +164,65 @@ def check_query(q: CrimeQuery) -> Measure:
     if q.source not in SOURCES:
         raise AnalysisInputError(f"unknown source {q.source!r}; choose from {list(SOURCES)!r}")
     return chosen
+
+
+def resolve(tables: AnalysisTables, q: CrimeQuery) -> ResolvedQuery:
+    """Check a query and resolve it against the data, once, for the functions below the entry points.
+
+    Parameters
+    ----------
+    tables
+        From ``analysis.tables.load_tables``.
+    q
+        The query.
+
+    Returns
+    -------
+    ResolvedQuery
+
+    Raises
+    ------
+    AnalysisInputError
+        Naming the first bad value and the allowed ones, checked in this order: level,
+        measure, source, crime types, crime groups, then the period (malformed month,
+        empty range, or a month the selection is not published in).
+    """
+    chosen = check_query(q)
+    cube = tables.cube(q.source)
+    mask = type_mask(cube, q.crime_types, q.crime_groups)
+    mask.flags.writeable = False
+    available = _published_months(cube, mask)
+    period = _period(q, cube, available)
+    index = tables.area_index(q.level)
+    return ResolvedQuery(
+        query=q, measure=chosen, smoothed=chosen.smoothed(q.smoothed, q.level), cube=cube, mask=mask,
+        count_weights=_read_only(mask.astype(float)), harm_weights=_read_only(cube.harm_weights(mask)),
+        crime_types=_names(cube, mask), available=tuple(available),
+        period=period, comparisons=comparison_periods(period.start, period.end), index=index,
+        population=_read_only(index["population"].to_numpy(dtype=float, copy=True)),
+        area_km2=_read_only(index["area_km2"].to_numpy(dtype=float, copy=True)))
+
+
+def resolved(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery) -> ResolvedQuery:
+    """Return ``q`` resolved: a ``CrimeQuery`` through ``resolve``, a ``ResolvedQuery`` as it is.
+
+    Raises
+    ------
+    AnalysisInputError
+        For an invalid query, or a resolved query made from other tables (another store
+        version): resolve the ``CrimeQuery`` again with these.
+    """
+    if not isinstance(q, ResolvedQuery):
+        return resolve(tables, q)
+    if tables.cubes.get(q.source) is not q.cube:
+        raise AnalysisInputError("this resolved query was made from other tables (another data version); "
+                                 "resolve its CrimeQuery again with these tables")
+    return q
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.flags.writeable = False
+    return values
 
 
 def type_mask(cube: CountCube, crime_types: Sequence[str], crime_groups: Sequence[str]) -> np.ndarray:
@@ -102,11 +243,15 @@ def type_mask(cube: CountCube, crime_types: Sequence[str], crime_groups: Sequenc
     return np.asarray(np.isin(types, list(crime_types)) | np.isin(groups, list(crime_groups)), dtype=bool)
 
 
-def selected_types(tables: AnalysisTables, q: CrimeQuery) -> list[str]:
-    """Return the crime types a query counts (after expanding groups and 'all')."""
-    cube = tables.cube(q.source)
-    mask = type_mask(cube, q.crime_types, q.crime_groups)
-    return [t for t, keep in zip(cube.types, mask, strict=True) if keep]
+def _names(cube: CountCube, mask: np.ndarray) -> tuple[str, ...]:
+    """The names of the types a mask selects, in cube order."""
+    return tuple(t for t, keep in zip(cube.types, mask, strict=True) if keep)
+
+
+def _published_months(cube: CountCube, mask: np.ndarray) -> list[str]:
+    """Months in which the cube publishes every type of the mask."""
+    ok = np.asarray(cube.published[:, mask].all(axis=1)) if mask.any() else np.zeros(len(cube.months), bool)
+    return [m for m, good in zip(cube.months, ok, strict=True) if good]
 
 
 def months_available(tables: AnalysisTables, source: str, crime_types: Sequence[str] = (),
@@ -128,20 +273,11 @@ def months_available(tables: AnalysisTables, source: str, crime_types: Sequence[
         Sorted 'YYYY-MM' months.
     """
     cube = tables.cube(source)
-    mask = type_mask(cube, crime_types, crime_groups)
-    ok = np.asarray(cube.published[:, mask].all(axis=1)) if mask.any() else np.zeros(len(cube.months), bool)
-    return [m for m, good in zip(cube.months, ok, strict=True) if good]
+    return _published_months(cube, type_mask(cube, crime_types, crime_groups))
 
 
-def resolve_period(tables: AnalysisTables, q: CrimeQuery) -> Period:
-    """Return the query's period, checked against the months the data covers.
-
-    Raises
-    ------
-    AnalysisInputError
-        For a malformed month, an empty range or a month the selection is not published in.
-    """
-    available = months_available(tables, q.source, q.crime_types, q.crime_groups)
+def _period(q: CrimeQuery, cube: CountCube, available: list[str]) -> Period:
+    """The query's period (the latest 12 months held when it names none), checked against ``available``."""
     if not available:
         raise AnalysisInputError(f"source {q.source!r} has no month with all of the selected crime types")
     end = q.end or available[-1]
@@ -158,13 +294,19 @@ def resolve_period(tables: AnalysisTables, q: CrimeQuery) -> Period:
     if missing:
         raise AnalysisInputError(f"month {missing[0]} is outside the data for source {q.source!r} and the selected "
                                  f"crime types (available: {month_runs(available)})")
-    cube = tables.cube(q.source)
     return Period(start, end, cube.months.index(start), cube.months.index(end))
 
 
 def crime_label(tables: AnalysisTables, q: CrimeQuery) -> str:
-    """Return the crime selection in words for sentences: a type, a group, 'All crime' or 'Selected crime'."""
-    types = selected_types(tables, q)
+    """Return the crime selection in words for sentences: a type, a group, 'All crime' or 'Selected crime'.
+
+    For a caller that holds only a ``CrimeQuery``; a ``ResolvedQuery`` has it as ``crime_label``.
+    """
+    cube = tables.cube(q.source)
+    return _label(q, _names(cube, type_mask(cube, q.crime_types, q.crime_groups)))
+
+
+def _label(q: CrimeQuery, types: tuple[str, ...]) -> str:
     if not q.crime_types and not q.crime_groups:
         return "All crime"
     if len(types) == 1:

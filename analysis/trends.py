@@ -1,7 +1,8 @@
 """Crime month by month: for London or one area, for several areas side by side, and by type.
 
-All three read the same count cube over the query's resolved period and selected types, so
-their numbers add up to the period totals of ``analysis.crime``. Months the source does not
+All three read the same count cube over the query's resolved period and selected types
+(``analysis.query.resolve``, once per call), so their numbers add up to the period totals of
+``analysis.crime``. Months the source does not
 cover an area (the City of London outside its own force's months) are NaN, never zero.
 """
 
@@ -12,19 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.query import CrimeQuery, Period, check_query, resolve_period, selected_types, type_mask
+from analysis.query import CrimeQuery, ResolvedQuery, resolved
 from analysis.registry import PER
-from analysis.tables import AnalysisTables, CountCube
+from analysis.tables import AnalysisTables
 from geo.london import LONDON_CODE
 
 
-def _cube_and_period(tables: AnalysisTables, q: CrimeQuery) -> tuple[CountCube, Period]:
-    """The query checked, its source's cube and its period."""
-    check_query(q)
-    return tables.cube(q.source), resolve_period(tables, q)
-
-
-def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None = None) -> pd.DataFrame:
+def monthly_trend(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery, area_code: str | None = None) -> pd.DataFrame:
     """Return the month-by-month count, harm and rate for one area, or London, over the query's period.
 
     Parameters
@@ -49,11 +44,11 @@ def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None =
     UnknownAreaError
         For an unknown area.
     """
-    cube, period = _cube_and_period(tables, q)
-    mask = type_mask(cube, q.crime_types, q.crime_groups)
+    r = resolved(tables, q)
+    cube, period = r.cube, r.period
     block = cube.counts[:, period.i0:period.i1 + 1, :]
-    count = block @ mask.astype(float)
-    harm = block @ cube.harm_weights(mask)
+    count = block @ r.count_weights
+    harm = block @ r.harm_weights
     if tables.city_ward >= 0:
         uncovered = ~cube.city_months[period.i0:period.i1 + 1]
         count[tables.city_ward, uncovered] = np.nan
@@ -75,10 +70,11 @@ def monthly_trend(tables: AnalysisTables, q: CrimeQuery, area_code: str | None =
                          "harm": month_harm, "rate": month_count / pop * PER})
 
 
-def area_trends(tables: AnalysisTables, q: CrimeQuery, area_codes: Sequence[str]) -> pd.DataFrame:
+def area_trends(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery, area_codes: Sequence[str]) -> pd.DataFrame:
     """Return ``monthly_trend`` for several areas (London's code for London), long format with ``area`` names."""
+    r = resolved(tables, q)
     names = {**tables.area_names(), LONDON_CODE: "London"}
-    frames = [monthly_trend(tables, q, None if c == LONDON_CODE else c).assign(area=names.get(c, c))
+    frames = [monthly_trend(tables, r, None if c == LONDON_CODE else c).assign(area=names.get(c, c))
               for c in area_codes]
     return pd.concat(frames, ignore_index=True)
 
@@ -89,7 +85,7 @@ def profile_codes(tables: AnalysisTables, area_code: str) -> tuple[str, ...]:
     return (area_code, *([borough] if borough else []), LONDON_CODE)
 
 
-def monthly_trend_by_type(tables: AnalysisTables, q: CrimeQuery, area_code: str) -> pd.DataFrame:
+def monthly_trend_by_type(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery, area_code: str) -> pd.DataFrame:
     """Return an area's monthly counts per crime type (police.uk) or offence group (Met), long format.
 
     ``monthly_trend`` sums the types away; this keeps them, for a profile's "crime by type".
@@ -108,11 +104,11 @@ def monthly_trend_by_type(tables: AnalysisTables, q: CrimeQuery, area_code: str)
     UnknownAreaError
         For an unknown area.
     """
-    cube, period = _cube_and_period(tables, q)
+    r = resolved(tables, q)
+    cube, period = r.cube, r.period
     rows, _ = tables.area_wards(area_code)
-    keep = set(selected_types(tables, q))
-    columns = [i for i, name in enumerate(cube.types) if name in keep]
-    labels = [(cube.groups[i].capitalize() if q.source == "mps_ward" else cube.types[i]) for i in columns]
+    columns = np.flatnonzero(r.mask).tolist()
+    labels = [(cube.groups[i].capitalize() if r.source == "mps_ward" else cube.types[i]) for i in columns]
     block = cube.counts[rows][:, period.i0:period.i1 + 1][:, :, columns].sum(axis=0)  # months × types
     frame = pd.DataFrame(block, index=pd.Index(cube.months[period.i0:period.i1 + 1], name="month"), columns=labels)
     frame = frame.T.groupby(level=0).sum().T  # Met subgroups → offence groups
