@@ -14,12 +14,11 @@ import pytest
 
 import analysis.query as query_mod
 from analysis.crime import crime_measures
-from analysis.errors import AnalysisInputError
 from analysis.priorities import FlagSettings, area_flags, priority_base, priority_table
 from analysis.query import CrimeQuery, Period, ResolvedQuery, resolve, resolved
 from analysis.tables import AnalysisTables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type
-from data_sources.errors import CrimeTrustError
+from core.errors import AnalysisInputError, CrimeTrustError
 from tests.tiny import B1, BURGLARY, CITY, LONDON, NFIB, ROBBERY, W1, W4, tiny_tables
 
 REPO = Path(__file__).resolve().parent.parent
