@@ -2,8 +2,10 @@
 
 ``update`` brings every source up to date from its publisher (``--check`` only reports);
 on a fresh clone it starts the store from the embedded snapshot. Errors the user can fix
-(a bad file, a missing store, a publisher that cannot be reached) print one clear line
-and exit 2; no traceback.
+(a bad file, a missing store, a publisher that cannot be reached) print one clear line;
+no traceback. Exit codes (for cron): 0 every source up to date or updated; 2 nothing
+updated (an error); 3 some sources updated, others failed (each named); 4 another update
+is running on the store (this run changed nothing); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,8 +22,19 @@ from core.errors import CrimeTrustError
 from data_sources.build.build import build_store, gap_lines, summary_lines
 from data_sources.counts import write_counts_csv
 from data_sources.fetch.refresh import parse_month_range
-from data_sources.fetch.update import SOURCES, check_updates, ingest_archive, refresh_store, update_store
+from data_sources.fetch.update import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    SOURCES,
+    check_updates,
+    ingest_archive,
+    refresh_store,
+    update_store,
+)
 from data_sources.settings import Settings, get_settings
+from data_sources.store.lock import StoreBusyError, store_lock
 from data_sources.store.snapshot import build_snapshot
 from data_sources.store.versions import open_data
 
@@ -49,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--check", action="store_true", help="only report what is held, published and would be fetched")
     u.add_argument("--refetch", action="append", default=[], metavar="YYYY-MM[..YYYY-MM]",
                    help="police.uk months to fetch again although held (repeatable)")
+    u.add_argument("--all-or-nothing", action="store_true",
+                   help="when one source fails, keep nothing (default: update the others and exit 3)")
     c = sub.add_parser("counts", help="write ward or borough crime counts per month as CSV")
     c.add_argument("--source", choices=["police_uk", "mps_ward"], required=True)
     c.add_argument("--level", choices=["ward", "borough"], default="ward")
@@ -70,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                 bar.update(1)
 
             try:
-                manifest = build_store(args.data_dir.resolve(), args.store, progress=progress,
-                                       street_paths=args.street)
+                with store_lock(args.store, what="build"):
+                    manifest = build_store(args.data_dir.resolve(), args.store, progress=progress,
+                                           street_paths=args.street)
             finally:
                 bar.close()
             for line in summary_lines(manifest):
@@ -83,16 +99,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "refresh":
             _refresh(args, settings)
         elif args.command == "update":
-            _update(args, settings)
+            return _update(args, settings)
         elif args.command == "counts":
             handle, problem = open_data(replace(settings, store_dir=args.store))
             if problem:
                 print(problem, file=sys.stderr)
             n = write_counts_csv(handle, source=args.source, level=args.level, out=args.out)
             print(f"wrote {n:,} rows to {args.out} (from {handle.kind})")
+    except StoreBusyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
     except CrimeTrustError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: the store was left as it was before this run; run the same command again to "
               "resume (finished requests are cached)", file=sys.stderr)
@@ -124,17 +143,19 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> None:
     print(f"done in {time.perf_counter() - started:.1f} s")
 
 
-def _update(args: argparse.Namespace, settings: Settings) -> None:
-    """Run ``update`` (or ``update --check``): one progress bar per source, then a summary per source."""
+def _update(args: argparse.Namespace, settings: Settings) -> int:
+    """Run ``update`` (or ``update --check``): one progress bar per source, a summary per source; the exit code."""
     settings = replace(settings, store_dir=args.store)
     sources = args.source or list(SOURCES)
     started = time.perf_counter()
     if args.check:
-        for check in check_updates(settings, sources=sources):
+        checks = check_updates(settings, sources=sources)
+        for check in checks:
             print(f"{check.source}: held to {check.newest_held or '—'}, published to {check.newest_published or '—'}; "
                   f"{check.note}" + (f" [would fetch: {', '.join(check.to_fetch)}]" if check.to_fetch else ""))
         print(f"checked in {time.perf_counter() - started:.1f} s; nothing was changed")
-        return
+        failed = [c for c in checks if c.error]
+        return EXIT_OK if not failed else EXIT_FAILED if len(failed) == len(checks) else EXIT_SOME_FAILED
     bars: dict[str, tqdm] = {}
 
     def progress(source: str, done: int, total: int) -> None:
@@ -146,15 +167,26 @@ def _update(args: argparse.Namespace, settings: Settings) -> None:
         bar.total = total or bar.total
         bar.update(done - bar.n)
 
+    def notice(source: str, line: str) -> None:
+        tqdm.write(f"{source}: {line}", file=sys.stderr)
+
     try:
-        report = update_store(settings, sources=sources, refetch=args.refetch, progress=progress)
+        report = update_store(settings, sources=sources, refetch=args.refetch, progress=progress, notice=notice,
+                              all_or_nothing=args.all_or_nothing)
     finally:
         for bar in bars.values():
             bar.close()
     for result in report.results:
         print(f"{result.source}: {result.note}" + (f"; {result.rows:,} rows fetched" if result.rows else ""))
-    changed = any(r.months_added or r.months_revised or r.rows for r in report.results)
     for line in gap_lines(report.manifest):
         print(line)
-    print(f"store: {'new version built ' + str(report.manifest.get('built_at', '')) if changed else 'unchanged'}; "
+    print(f"store: {'new version built ' + str(report.manifest.get('built_at', '')) if report.built else 'unchanged'}; "
           f"done in {time.perf_counter() - started:.1f} s")
+    if report.failed:
+        names = [r.source for r in report.failed]
+        done = [r.source for r in report.results if not r.error]
+        print(f"error: {', '.join(names)} failed (see above); {', '.join(done)} "
+              f"{'was' if len(done) == 1 else 'were'} updated. Run the same command again later; to retry only "
+              f"the failed source{'s' if len(names) > 1 else ''}: python -m data_sources update "
+              + " ".join(f"--source {n}" for n in names), file=sys.stderr)
+    return report.exit_code

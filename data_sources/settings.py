@@ -49,6 +49,9 @@ class Settings:
         The API's documented leaky bucket: 15 requests per second, burst of 30.
     api_max_retries
         Retries for 429, 5xx and timeouts before giving up (both publishers).
+    publisher_wait_s
+        The most a client waits on one publisher without getting any answer, across its
+        retries (``$CRIME_TRUST_PUBLISHER_WAIT_S``, default 180 s); then it gives up.
     """
 
     data_dir: Path = field(default_factory=lambda: _env_path("CRIME_TRUST_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -63,6 +66,8 @@ class Settings:
     api_rate_per_s: float = 15.0
     api_burst: int = 30
     api_max_retries: int = 5
+    publisher_wait_s: float = field(
+        default_factory=lambda: float(os.environ.get("CRIME_TRUST_PUBLISHER_WAIT_S", "180")))
 
 
 def get_settings() -> Settings:

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import data, refresh, state, uploads, widgets
+from ui import access, data, refresh, state, uploads, widgets
 
 view = state.sidebar(crime=False, trust=False)
 handle = data.handle()
@@ -36,7 +36,9 @@ st.write(f"Rule: {state.METHODS[view.flags.method]}; crime at or above the {view
          "assumed for intervals (MOPAC's documented design, an unweighted count: the weighted, clustered survey is "
          "worth fewer; Plan progress has a design-effect setting). Change them on the Map or Priority areas page.")
 
-st.header("Your own trust table")
+st.header("Changing the data")
+access.access_panel()
+st.subheader("Your own trust table")
 uploads.trust_upload()
 
 st.header("Bring the data up to date")

@@ -43,7 +43,8 @@ class Fault:
     """One injected misbehaviour for requests whose path contains ``path``.
 
     kind: "html200" (an HTML error page with status 200), "truncate" (the first
-    ``fraction`` of the body, with a matching Content-Length), "cut" (the full length
+    ``fraction`` of the body, with a matching Content-Length), "truncate_line" (the same,
+    cut at the line break before ``fraction``, so the file still ends with one), "cut" (the full length
     declared, the connection closed after ``fraction`` of it), "503", "404", "drop"
     (close without answering) or "slow" (wait ``delay`` s first). ``times`` None: forever.
     """
@@ -151,6 +152,9 @@ class StubDatastore(LocalServer):
             return self._send(h, entry, 304, b"", headers)
         if fault is not None and fault.kind == "truncate":
             return self._send(h, entry, 200, data[: int(len(data) * fault.fraction)], headers)
+        if fault is not None and fault.kind == "truncate_line":
+            return self._send(h, entry, 200, data[: data.rindex(b"\n", 0, int(len(data) * fault.fraction)) + 1],
+                              headers)
         if fault is not None and fault.kind == "cut":
             return self._send(h, entry, 200, data[: int(len(data) * fault.fraction)], headers, length=len(data),
                               close=True)

@@ -77,17 +77,21 @@ def test_download_is_conditional_checksummed_and_kept(stub: StubDatastore, tmp_p
     assert first.fresh and first.path.read_bytes() == CSV.encode()
     assert first.sha256 == hashlib.sha256(CSV.encode()).hexdigest() and first.etag and first.last_modified
     assert seen[-1] == (len(CSV), len(CSV))
+    unconfirmed = client(stub, tmp_path).download(res, expect="csv")  # no validator until the caller confirms
+    assert unconfirmed.fresh and unconfirmed.path == first.path
+    c.confirm(first)
     again = client(stub, tmp_path).download(res, expect="csv")
     assert not again.fresh and again.path == first.path and again.fetched_at == first.fetched_at
-    assert [r.status for r in stub.log if r.path.startswith("/download/")] == [200, 304]
+    assert [r.status for r in stub.log if r.path.startswith("/download/")] == [200, 200, 304]
     assert not list((tmp_path / "datastore" / "files").glob(".part-*"))
 
 
 def test_a_changed_file_is_downloaded_again(stub: StubDatastore, tmp_path: Path) -> None:
     c = client(stub, tmp_path)
     res = pick_resource(c.dataset(MET_SLUG), WARD_RE, what="ward file")
-    c.download(res, expect="csv")
+    c.confirm(c.download(res, expect="csv"))
     stub.publish(MET_SLUG, "w1", MET_TITLE, CSV.replace(",0,1\n", ",0,2\n").encode())
+    res = pick_resource(c.dataset(MET_SLUG), WARD_RE, what="ward file")  # the catalogue states the new checksum
     assert c.download(res, expect="csv").fresh
 
 
@@ -127,11 +131,11 @@ def test_xlsx_expected_but_csv_served(stub: StubDatastore, tmp_path: Path) -> No
         c.download(res, expect="xlsx")
 
 
-def test_first_line_reads_only_the_header(stub: StubDatastore, tmp_path: Path) -> None:
+def test_fingerprint_reads_the_content_and_writes_nothing(stub: StubDatastore, tmp_path: Path) -> None:
     c = client(stub, tmp_path, remember=False)
     res = pick_resource(c.dataset(MET_SLUG), WARD_RE, what="ward file")
-    assert c.first_line(res).endswith("202401,202402")
-    assert stub.log[-1].status == 206 and stub.log[-1].bytes <= 8192
+    sha256, header = c.fingerprint(res)
+    assert sha256 == hashlib.sha256(CSV.encode()).hexdigest() and header.endswith("202401,202402")
     assert not (tmp_path / "datastore").exists()
 
 

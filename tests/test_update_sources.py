@@ -150,8 +150,8 @@ def _rename_met(ds: StubDatastore) -> None:
 
 
 def _met_other_layout(ds: StubDatastore) -> None:
-    path = f"/download/{MET_SLUG}/d4e5f6/{MET_TITLE}"
-    ds.files[path] = ds.files[path].replace(b"WardCode", b"Ward_GSS", 1)
+    path = f"/download/{MET_SLUG}/d4e5f6/{MET_TITLE}"  # republished: the catalogue states the new file's checksum
+    ds.publish(MET_SLUG, "d4e5f6", MET_TITLE, ds.files[path].replace(b"WardCode", b"Ward_GSS", 1), order=1)
 
 
 def _pas_without_borough_sheet(ds: StubDatastore) -> None:
@@ -163,7 +163,7 @@ def _pas_without_borough_sheet(ds: StubDatastore) -> None:
     del book["Borough"]
     buf = io.BytesIO()
     book.save(buf)
-    ds.files[path] = buf.getvalue()
+    ds.publish(PAS_SLUG, "1a2b3c", path.rsplit("/", 1)[-1], buf.getvalue(), order=4)
 
 
 FAULTS = [
@@ -180,7 +180,10 @@ FAULTS = [
     ("pas_html", lambda ds: ds.add_fault("html200", path="Q1 26-27"), None, InputFileError,
      r"mopac-surveys: 'PAS_T&Cdashboard_to Q1 26-27\.xlsx': is an HTML page .*not an Excel workbook"),
     ("pas_truncated", lambda ds: ds.add_fault("truncate", path="Q1 26-27", fraction=0.5), None, InputFileError,
-     r"'PAS_T&Cdashboard_to Q1 26-27\.xlsx': is not a complete Excel workbook"),
+     r"'PAS_T&Cdashboard_to Q1 26-27\.xlsx': does not match the MD5 checksum the catalogue states"),
+    ("pas_truncated_no_checksum", lambda ds: (ds.add_fault("truncate", path="Q1 26-27", fraction=0.5),
+                                              ds.datasets[PAS_SLUG]["resources"]["1a2b3c"].pop("check_hash")),
+     None, InputFileError, r"'PAS_T&Cdashboard_to Q1 26-27\.xlsx': is not a complete Excel workbook"),
     ("pas_no_borough_sheet", _pas_without_borough_sheet, None, InputFileError,
      r"'PAS_T&Cdashboard_to Q1 26-27\.xlsx': has no sheet 'Borough'; sheets found: \['MPS'\]"),
     ("police_month_404", None, {"months": ["2025-01", "2025-02", NEW_MONTH], "crimes": {}, "404": True}, ApiError,
@@ -210,7 +213,7 @@ def test_faults_give_one_clear_message_and_change_nothing(change, api_kw, error,
             from dataclasses import replace
             settings = replace(settings, datastore_url="http://127.0.0.1:9")
         with pytest.raises(error, match=match) as info:
-            update_store(settings)
+            update_store(settings, all_or_nothing=True)  # the default updates the other sources (test_update_faults)
     assert isinstance(info.value, CrimeTrustError) and "\n" not in str(info.value)
     assert current_version_dir(settings.store_dir) is None
     assert not (settings.store_dir / "inputs" / "ingested").exists()
@@ -245,7 +248,7 @@ def test_existing_store_is_unchanged_by_a_failed_update(first_update: dict, shar
         from dataclasses import replace
         s = replace(settings_for(tmp_path, settings.snapshot_dir, api, ds), store_dir=store)
         with pytest.raises(ApiError, match=r"dataset 'mopac-surveys': the catalogue at .* is an HTML page"):
-            update_store(s)
+            update_store(s, all_or_nothing=True)
         assert any(r.path == "crimes-street/all-crime" for r in api.log)
     assert tree(store) == before
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pydeck as pdk
@@ -34,17 +35,18 @@ from analysis.tables import AnalysisTables, load_tables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type, profile_codes
 from core.errors import CrimeTrustError, StoreError
 from data_sources.settings import get_settings
-from data_sources.store import DataHandle, open_data, open_snapshot
+from data_sources.store import CURRENT, DataHandle, lease_version, open_data, open_snapshot
 from geo.london import LONDON_CODE
 from ui import style
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """The open data and a note for the user when the store could not be used."""
+    """The open data, a note for the user when the store could not be used, and the reader's lease on it."""
 
     handle: DataHandle
     problem: str | None
+    lease: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -52,11 +54,45 @@ class Loaded:
         return f"{self.handle.kind}:{self.handle.root}:{self.handle.manifest.get('built_at', '')}"
 
 
-@st.cache_resource(show_spinner="Opening the data…")
-def _open(store_dir: str, snapshot_dir: str) -> Loaded:
-    """Open the store (or the snapshot); keyed on the folders so tests can point elsewhere."""
+_PINNED = "_data_version"  # the store version this session's pages show
+_MOVED = "_data_moved"  # set when the session moved to a newer version, for the banner
+
+
+@st.cache_resource(show_spinner="Opening the data…", max_entries=2)
+def _open(store_dir: str, snapshot_dir: str, version: str) -> Loaded:
+    """Open the store (or the snapshot) at ``version``; keyed on the folders so tests can point elsewhere.
+
+    The store's version is leased (``data_sources.store.lock``) for as long as the entry is
+    cached or any session still renders with it, so an update never deletes it under them.
+    """
     handle, problem = open_data(get_settings())
-    return Loaded(handle, problem)
+    return Loaded(handle, problem, lease_version(handle.root) if handle.kind == "store" else None)
+
+
+def _current_version() -> str:
+    try:
+        return (get_settings().store_dir / CURRENT).read_text().strip()
+    except OSError:
+        return ""
+
+
+def follow_store() -> None:
+    """At the top of every page: show the store's newest version from this run on.
+
+    A session keeps the version it pinned for the whole of a run (so a page never mixes
+    two versions), and moves to a newer one, made by an update in another process or
+    session, at its next run; the banner then says so.
+    """
+    now = _current_version()
+    was = st.session_state.get(_PINNED)
+    st.session_state[_PINNED] = now
+    if was is not None and was != now:
+        st.session_state[_MOVED] = True
+
+
+def moved_to_new_version() -> bool:
+    """Whether this run moved to a newer store version than the session's last run showed (asked once)."""
+    return bool(st.session_state.pop(_MOVED, False))
 
 
 @contextmanager
@@ -72,8 +108,11 @@ def shown_errors() -> Iterator[None]:
 def loaded() -> Loaded:
     """Return the open data; fall back to the snapshot when the store vanished while running."""
     settings = get_settings()
+    version = st.session_state.get(_PINNED)
+    if version is None:
+        version = st.session_state[_PINNED] = _current_version()
     with shown_errors():
-        data = _open(str(settings.store_dir), str(settings.snapshot_dir))
+        data = _open(str(settings.store_dir), str(settings.snapshot_dir), version)
         if data.handle.kind == "store" and not (data.handle.root / "manifest.json").is_file():
             reopen()
             data = Loaded(open_snapshot(settings.snapshot_dir),
@@ -108,13 +147,13 @@ def _rounded(geom: dict, decimals: int) -> dict:
     return {"type": geom["type"], "coordinates": walk(geom["coordinates"])}
 
 
-@st.cache_resource(show_spinner=False)
-def _geometry(key: str, level: str) -> dict[str, dict]:
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _geometry(key: str, level: str, _handle: DataHandle) -> dict[str, dict]:
     if level == "ward":
-        frame = loaded().handle.read("wards_display")
+        frame = _handle.read("wards_display")
         codes = frame["ward_code"]
     else:
-        frame = loaded().handle.read("boroughs_display")
+        frame = _handle.read("boroughs_display")
         codes = frame["area_code"]
     return {str(c): _rounded(g.__geo_interface__, 4) for c, g in zip(codes, frame.geometry, strict=True)
             if g is not None and not g.is_empty}
@@ -127,7 +166,7 @@ def display_geometry(level: str) -> dict[str, dict]:
     """
     data = loaded()
     try:
-        return _geometry(data.key, level)
+        return _geometry(data.key, level, data.handle)
     except StoreError as e:
         _reopen_after(e)
         raise
@@ -141,9 +180,9 @@ def borough_lines() -> list[dict]:
 # --- analysis tables and what pages derive from them ----------------------------------------------
 
 
-@st.cache_resource(show_spinner="Preparing the analysis tables…")
-def _tables(key: str) -> AnalysisTables:
-    return load_tables(loaded().handle)
+@st.cache_resource(show_spinner="Preparing the analysis tables…", max_entries=2)
+def _tables(key: str, _handle: DataHandle) -> AnalysisTables:
+    return load_tables(_handle)
 
 
 def tables() -> AnalysisTables:
@@ -151,7 +190,7 @@ def tables() -> AnalysisTables:
     data = loaded()
     with shown_errors():
         try:
-            return _tables(data.key)
+            return _tables(data.key, data.handle)
         except StoreError as e:
             _reopen_after(e)
             raise
@@ -240,7 +279,7 @@ def area_table(q: CrimeQuery, flags: FlagSettings) -> PriorityTable:
         return _area_table(loaded().key, q, flags)
 
 
-@st.cache_resource(show_spinner="Finding neighbouring areas…")
+@st.cache_resource(show_spinner="Finding neighbouring areas…", max_entries=4)
 def _weights(key: str, level: str) -> W:
     t = tables()
     return area_weights(t.wards_display if level == "ward" else t.boroughs_display)

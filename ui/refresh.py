@@ -30,7 +30,8 @@ from data_sources.fetch import (
     update_store,
 )
 from data_sources.settings import get_settings
-from ui import data
+from data_sources.store import store_lock
+from ui import access, data
 
 BUILD_COMMAND = "python -m data_sources build"
 UPDATE_COMMAND = "python -m data_sources update"
@@ -94,10 +95,15 @@ def show_done_note() -> None:
     note = st.session_state.pop(_NOTE, None)
     if note:
         st.success(note)
+    failed = st.session_state.pop(_NOTE + "_failed", None)
+    if failed:
+        st.error(f"Some sources could not be updated (the others were): {failed}")
 
 
 def refresh_panel() -> None:
-    """Draw the refresh form (months, area) and run a refresh with a progress bar."""
+    """Draw the refresh form (months, area) and run a refresh with a progress bar (only for those who may write)."""
+    if not access.can_write():
+        return
     boroughs = data.area_names("borough")
     areas = {"london": "All of London", **dict(sorted(boroughs.items(), key=lambda kv: kv[1]))}
     with st.form("refresh_form"):
@@ -137,7 +143,7 @@ def refresh_panel() -> None:
 def rebuild_button() -> None:
     """Offer to rebuild the store from what it was built from (and confirmed uploads); store only."""
     handle = data.handle()
-    if handle.kind != "store":
+    if handle.kind != "store" or not access.can_write():
         return
     if not st.button("Rebuild the store now", key="rebuild", help=f"The same as `{BUILD_COMMAND}`."):
         return
@@ -146,8 +152,9 @@ def rebuild_button() -> None:
         st.error(f"This store does not record the data folder it was built from; run `{BUILD_COMMAND}`.")
         return
     try:
-        with st.spinner("Rebuilding the store… (a minute or two)"):
-            manifest = build_store(Path(data_dir), get_settings().store_dir)
+        store_dir = get_settings().store_dir
+        with st.spinner("Rebuilding the store… (a minute or two)"), store_lock(store_dir, what="rebuild"):
+            manifest = build_store(Path(data_dir), store_dir)
     except (CrimeTrustError, OSError) as e:
         st.error(f"The rebuild failed: {e}")
         return
@@ -187,7 +194,7 @@ def update_panel() -> None:
             st.error(f"The check failed: {e}")
         else:
             st.rerun()
-    if not right.button("Update all", key="update_all", type="primary"):
+    if not access.can_write() or not right.button("Update all", key="update_all", type="primary"):
         return
     bars = {source: st.progress(0.0, text=f"{source}: waiting") for source in SOURCES}
 
@@ -204,4 +211,6 @@ def update_panel() -> None:
         st.error(f"The update failed and nothing was changed: {e}")
         return
     st.session_state.pop(_CHECKED, None)
+    if report.failed:  # the others were updated; say which failed before the rerun shows the new data
+        st.session_state[_NOTE + "_failed"] = " ".join(f"{r.source}: {r.error}" for r in report.failed)
     _done(" ".join(f"{r.source}: {r.note}" for r in report.results))

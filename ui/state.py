@@ -228,6 +228,7 @@ def sidebar(*, crime: bool = True, trust: bool = True, colouring: bool = False, 
         The source and crime types a first visit opens on (default: the Met's, every type).
     """
     st.set_page_config(page_title="London crime and trust", layout="wide")
+    data.follow_store()
     with st.sidebar:
         _menu()
     meeting = meeting_toggle()

@@ -21,7 +21,7 @@ from data_sources.store import (
     saved_uploads,
     upload_name,
 )
-from ui import data, refresh
+from ui import access, data, refresh
 
 
 def validate_upload(name: str, content: bytes) -> CheckedUpload:
@@ -32,7 +32,10 @@ def validate_upload(name: str, content: bytes) -> CheckedUpload:
 
 
 def trust_upload() -> None:
-    """Draw the upload box, the check's result with a preview, and the confirm button."""
+    """Draw the upload box, the check's result with a preview, and the confirm button (only for those who may write)."""
+    if not access.can_write():
+        st.caption("Uploading a trust table is switched off for visitors on this server.")
+        return
     st.write("A CSV with columns `area_code, period_end, measure_id, proportion` and optionally "
              "`area_level, measure_label, sample_size` — for example ward-level survey results you hold. "
              "Separated by commas or semicolons, with decimal points or commas (as Excel saves CSV in your "

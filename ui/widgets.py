@@ -33,6 +33,9 @@ def data_banner() -> None:
                f"{handle.manifest.get('built_at', 'at an unknown time')}; OGL v3.0.")
     if loaded.problem:
         st.warning(loaded.problem)
+    if data.moved_to_new_version():
+        st.info(f"The data was updated while the app was open: this page now shows the new version, built "
+                f"{handle.manifest.get('built_at', 'just now')}.")
 
 
 def bivariate_legend(*, large: bool = False) -> None:

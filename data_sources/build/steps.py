@@ -298,7 +298,8 @@ def mps_ward_step(ctx: BuildContext) -> StepResult:
             stubs.append({**release.stub.as_dict(), "release": _release_label(rel)})
     if not extracts:
         acc.notes.append(f"no extracts in {mps_ward.MPS_WARD_DIR}: no Met ward recorded crime")
-    mps = mps_ward.combine_extracts(extracts)
+    shrunk = mps_ward.shrunk_months(extracts)
+    mps = mps_ward.combine_extracts(extracts, keep_earlier=set(shrunk))
     acc.rows_read = int(sum(f["count"].sum() for f in extracts))
     acc.rows_kept = int(mps["count"].sum())
     acc.drop("superseded_month", acc.rows_read - acc.rows_kept)
@@ -317,6 +318,11 @@ def mps_ward_step(ctx: BuildContext) -> StepResult:
             "reason": f"stub month in {stub.get('release', 'a Met release')}"
                       + ("; an earlier release's figures are used" if filled else "; left out"),
             "missing": not filled})
+    for month, (now, before) in shrunk.items():
+        gaps.append({"month": month, "count": now, "expected": before, "missing": False,
+                     "reason": f"a newer Met release holds {1 - now / before:.0%} fewer crimes than the one before "
+                               f"(more than the {mps_ward.SHRINK_TOLERANCE:.0%} a revision may change); "
+                               "the earlier release's figures are kept"})
     fetched = [{"what": rel.title, "from": rel.url, "at": rel.fetched_at, "sha256": rel.sha256} for rel in kept]
     if ctx.seeded:
         fetched = [*seed_manifest.get("currency", {}).get("mps_ward", {}).get("fetched", []), *fetched]

@@ -10,6 +10,8 @@ are the caller's, because only the caller knows the publisher and the request.
 from __future__ import annotations
 
 import email.utils
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +54,41 @@ class RetryPolicy:
     timeout_s: float = 120.0
 
 
+#: The shortest attempt worth making when patience is nearly spent (seconds).
+MIN_ATTEMPT_S = 0.5
+
+
+class Patience:
+    """How long a client may go without any answer from its publisher, across all its requests.
+
+    The clock restarts at every final answer, so a long fetch that keeps getting answers is
+    never cut short, while a publisher that stops answering is given up on within
+    ``limit_s`` (plus at most one request timeout already running), whatever the retry
+    count and back-off would allow.
+    """
+
+    def __init__(self, limit_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit_s = limit_s
+        self.clock = clock
+        self._since = clock()
+        self._lock = threading.Lock()
+
+    def answered(self) -> None:
+        with self._lock:
+            self._since = self.clock()
+
+    def waited(self) -> float:
+        with self._lock:
+            return self.clock() - self._since
+
+    def remaining(self) -> float:
+        return self.limit_s - self.waited()
+
+    def timeout(self, per_request: float) -> float:
+        """The timeout for the next request: the per-request one, or less when patience is running out."""
+        return min(per_request, max(MIN_ATTEMPT_S, self.remaining()))
+
+
 def retry_after(resp: Answer) -> float | None:
     """Seconds the server asked us to wait (``Retry-After`` as seconds or an HTTP date), or None."""
     value = resp.headers.get("Retry-After")
@@ -88,6 +125,8 @@ def send_with_retries(
     give_up: Callable[[int, str], Exception],
     before_attempt: Callable[[], None] | None = None,
     is_final: Callable[[R], bool] = lambda r: not is_transient(r),
+    patience: Patience | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> R:
     """Call ``send`` until it returns a final answer, within the policy's bound.
 
@@ -108,6 +147,12 @@ def send_with_retries(
         Called before every attempt (the police.uk client waits for its rate limiter).
     is_final
         Whether an answer ends the loop (default: anything but 429 and 5xx).
+    patience
+        The client's bound on waiting without an answer; the loop gives up when it is spent
+        (``send`` should take its timeout from ``patience.timeout``).
+    on_wait
+        Told in one line before each wait for a retry (the command line prints it), so a
+        silent publisher is never a silent command.
 
     Returns
     -------
@@ -116,14 +161,18 @@ def send_with_retries(
     problem = ""
     attempts = 0
     for attempt in range(policy.max_retries + 1):
+        if patience is not None and patience.remaining() <= 0:
+            problem += f"; no answer for {patience.waited():.0f} s, the limit is {patience.limit_s:g} s"
+            break
         if before_attempt is not None:
             before_attempt()
         attempts += 1
         delay = None
+        timeout = patience.timeout(policy.timeout_s) if patience is not None else policy.timeout_s  # as send() sets it
         try:
             resp = send()
         except requests.Timeout:
-            problem = f"no answer within {policy.timeout_s:g} s"
+            problem = f"no answer within {timeout:.3g} s"
         except requests.ConnectionError as e:
             if is_offline(e):
                 raise offline(e) from e
@@ -132,11 +181,19 @@ def send_with_retries(
             problem = f"answer cut off part-way ({e.__class__.__name__})"
         else:
             if is_final(resp):
+                if patience is not None:
+                    patience.answered()
                 return resp
             problem = f"HTTP {resp.status_code}"
             delay = retry_after(resp)
         if attempt == policy.max_retries:
             break
-        backoff = min(policy.max_backoff_s, policy.backoff_s * 2**attempt)
-        sleep(max(backoff, delay or 0.0))
+        wait = max(min(policy.max_backoff_s, policy.backoff_s * 2**attempt), delay or 0.0)
+        if patience is not None and patience.remaining() - wait < MIN_ATTEMPT_S:  # no time for a real attempt
+            problem += f"; no answer for {patience.waited():.0f} s, the limit is {patience.limit_s:g} s"
+            break
+        if on_wait is not None:
+            spent = f"; {patience.waited():.0f} s of {patience.limit_s:g} s without an answer" if patience else ""
+            on_wait(f"{problem}; retrying in {wait:.0f} s (attempt {attempts + 1} of {policy.max_retries + 1}{spent})")
+        sleep(wait)
     raise give_up(attempts, problem)

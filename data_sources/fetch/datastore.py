@@ -5,12 +5,15 @@ URL: :meth:`Datastore.dataset` reads ``<base>/api/dataset/<slug>``, whose ``reso
 a mapping from resource id to ``{title, url, order, format, ...}``, and the caller picks
 a resource by its title (:func:`pick_resource`).
 
-Downloads are conditional: the ETag and Last-Modified of every file fetched are kept on
-disk beside it under ``<cache_dir>/datastore/``, and the next request sends them back, so a
-file that has not changed is answered ``304 Not Modified`` and is not downloaded again.
-A download is streamed to a temporary file, checked (it must be what was asked for, not
-an HTML error page; a CSV must not end part-way through a row), checksummed and only then
-renamed into place. Retries and back-off are the shared policy of ``data_sources.fetch._http``.
+Downloads are conditional: the ETag and Last-Modified of a file are kept on disk under
+``<cache_dir>/datastore/`` once the caller has checked the whole file (:meth:`Datastore.confirm`),
+and the next request sends them back, so a file that has not changed is answered
+``304 Not Modified`` and is not downloaded again; a body that failed a check never gets a
+validator, so it is downloaded again. A download is streamed to a temporary file, checked
+(as long as its Content-Length; what was asked for, not an HTML error page; a CSV must not
+end part-way through a row; the checksum the catalogue states, when it states one),
+checksummed and only then renamed into place. Retries, back-off and the bound on waiting
+are the shared policy of ``data_sources.fetch._http``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from urllib.parse import urljoin
 import requests
 
 from core.errors import ApiError, CatalogueError, InputFileError, OfflineError
-from data_sources.fetch._http import RetryPolicy, send_with_retries
+from data_sources.fetch._http import Patience, RetryPolicy, send_with_retries
 from data_sources.fetch.police_api import SessionLike
 from data_sources.read._sniff import EXCEL, HEAD_BYTES, sniff
 from data_sources.settings import Settings, get_settings
@@ -51,6 +54,7 @@ class Resource:
     url: str
     order: int = 0
     format: str = ""
+    checksum: str = ""
 
     @property
     def label(self) -> str:
@@ -116,9 +120,26 @@ def parse_dataset(slug: str, data: Any) -> Dataset:
         except (TypeError, ValueError):
             order = 0
         resources.append(Resource(slug, str(rid), str(info.get("title") or info.get("name") or ""), str(info["url"]),
-                                  order, str(info.get("format") or "")))
+                                  order, str(info.get("format") or ""), stated_checksum(info)))
     resources.sort(key=lambda r: (r.order, r.title))
     return Dataset(slug, str(data.get("title") or slug), tuple(resources))
+
+
+def stated_checksum(info: dict[str, Any]) -> str:
+    """The checksum a catalogue entry states for its file, as ``algorithm:hex`` ('' when none).
+
+    The Datastore's resources carry ``check_hash`` (an MD5 hex digest); ``sha256`` or a
+    prefixed ``md5:…``/``sha256:…`` value are read too.
+    """
+    for key in ("check_hash", "hash", "sha256", "md5"):
+        value = str(info.get(key) or "").strip().lower()
+        if not value:
+            continue
+        algo, _, digest = value.rpartition(":")
+        algo = algo or ("sha256" if key == "sha256" or len(digest) == 64 else "md5")
+        if algo in ("md5", "sha256") and re.fullmatch(r"[0-9a-f]+", digest):
+            return f"{algo}:{digest}"
+    return ""
 
 
 def pick_resource(dataset: Dataset, pattern: str, *, what: str,
@@ -176,6 +197,18 @@ def check_complete_csv(path: Path, label: str) -> None:
                          "no final line break): the download is truncated", hint="try again later; nothing was changed")
 
 
+def _check_stated(resource: Resource, digest: dict[str, Any]) -> None:
+    """Refuse a body whose checksum differs from the one the catalogue states for it."""
+    if not resource.checksum:
+        return
+    algo, _, stated = resource.checksum.partition(":")
+    if digest[algo] != stated:
+        raise InputFileError(resource.label, f"does not match the {algo.upper()} checksum the catalogue states "
+                             f"({stated[:12]}…, got {digest[algo][:12]}… over {digest['size']:,} bytes): the "
+                             "download is incomplete or changed in transit",
+                             hint="try again later; nothing was changed")
+
+
 class Datastore:
     """The London Datastore: dataset catalogues and conditional, checksummed downloads.
 
@@ -190,13 +223,15 @@ class Datastore:
     backoff_s, max_backoff_s
         First back-off delay, doubled each retry, capped.
     remember
-        Keep downloads and their validators on disk (False: a look that writes nothing,
-        for ``update --check``).
+        Keep downloads on disk (False: a look that writes nothing, for ``update --check``);
+        validators are kept only by :meth:`confirm`, once the caller has checked the file.
+    notice
+        Told in one line whenever the client waits to retry.
     """
 
     def __init__(self, session: SessionLike | None = None, *, settings: Settings | None = None,
                  sleep: Callable[[float], None] = time.sleep, backoff_s: float = 1.0, max_backoff_s: float = 60.0,
-                 remember: bool = True) -> None:
+                 remember: bool = True, notice: Callable[[str], None] | None = None) -> None:
         self.settings = settings or get_settings()
         self.session: SessionLike = session if session is not None else requests.Session()  # type: ignore[assignment]
         self.base_url = self.settings.datastore_url.rstrip("/")
@@ -204,6 +239,8 @@ class Datastore:
         self.sleep = sleep
         self.policy = RetryPolicy(self.settings.api_max_retries, backoff_s, max_backoff_s, self.settings.api_timeout_s)
         self.remember = remember
+        self.notice = notice
+        self.patience = Patience(self.settings.publisher_wait_s)
         self.network_requests = 0
         self.bytes_downloaded = 0
 
@@ -213,14 +250,14 @@ class Datastore:
               on_ok: Callable[[requests.Response], None] | None = None, stream: bool = False) -> requests.Response:
         def send() -> requests.Response:
             self.network_requests += 1
-            resp = self.session.request("GET", url, headers=headers or {}, timeout=self.settings.api_timeout_s,
-                                        stream=stream)
+            resp = self.session.request("GET", url, headers=headers or {},
+                                        timeout=self.patience.timeout(self.settings.api_timeout_s), stream=stream)
             if resp.status_code == 200 and on_ok is not None:
                 on_ok(resp)  # reads the body inside the retry loop: a cut-off transfer is retried
             return resp
 
         return send_with_retries(
-            send, policy=self.policy, sleep=self.sleep,
+            send, policy=self.policy, sleep=self.sleep, patience=self.patience, on_wait=self.notice,
             offline=lambda e: OfflineError(f"cannot reach the London Datastore at {self.base_url}; check your "
                                            f"connection or set LONDON_DATASTORE_URL ({what})"),
             give_up=lambda n, problem: ApiError(
@@ -302,19 +339,20 @@ class Datastore:
         digest: dict[str, Any] = {}
 
         def save(resp: requests.Response) -> None:
-            h = hashlib.sha256()
+            h, md5 = hashlib.sha256(), hashlib.md5()
             total = int(resp.headers.get("Content-Length") or 0)
             done = 0
             with open(tmp, "wb") as fh:
                 for chunk in resp.iter_content(chunk_size=CHUNK):
                     fh.write(chunk)
                     h.update(chunk)
+                    md5.update(chunk)
                     done += len(chunk)
                     if progress is not None:
                         progress(done, total)
             if total and done < total:
                 raise requests.exceptions.ChunkedEncodingError(f"got {done:,} of {total:,} bytes")
-            digest.update(sha256=h.hexdigest(), size=done)
+            digest.update(sha256=h.hexdigest(), md5=md5.hexdigest(), size=done)
             self.bytes_downloaded += done
 
         try:
@@ -332,6 +370,7 @@ class Datastore:
                 raise ApiError(f"{resource.label}: HTTP {resp.status_code} from {url[:200]}; try again later "
                                "(nothing was changed)")
             self._check(tmp, resource, expect)
+            _check_stated(resource, digest)
             name = f"{digest['sha256'][:16]}-{_safe_name(resource.title)}"
             final = files / name
             os.replace(tmp, final)
@@ -342,16 +381,53 @@ class Datastore:
                 "last_modified": resp.headers.get("Last-Modified", ""), "sha256": digest["sha256"],
                 "size": digest["size"], "file": name, "fetched_at": fetched_at}
         fresh = not (known and known.get("sha256") == digest["sha256"])
-        if self.remember:
-            path = self._validators_path(url)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-            part.write_text(json.dumps(meta, indent=1))
-            os.replace(part, path)
         if known and not fresh:
             fetched_at = known["fetched_at"]
         return Download(resource, final, url, digest["sha256"], digest["size"], meta["etag"], meta["last_modified"],
                         fetched_at, fresh)
+
+    def confirm(self, download: Download) -> None:
+        """Keep a download's validators (ETag, Last-Modified), once the caller has checked the whole file.
+
+        Only then may the next run be answered 304 for it: a body that failed a check must
+        be downloaded again, never excused by a validator saved with it.
+        """
+        if not self.remember or (not download.fresh and self._known(download.url)):
+            return
+        meta = {"url": download.url, "title": download.resource.title, "etag": download.etag,
+                "last_modified": download.last_modified, "sha256": download.sha256, "size": download.size,
+                "file": download.path.name, "fetched_at": download.fetched_at}
+        path = self._validators_path(download.url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        part.write_text(json.dumps(meta, indent=1))
+        os.replace(part, path)
+
+    def fingerprint(self, resource: Resource) -> tuple[str, str]:
+        """The sha256 of a resource's current body and its first line, writing nothing (``update --check``).
+
+        The whole body is read (the Met's file is a few MB), so the check compares what
+        is published with what is held by content, not by address.
+        """
+        url = self.resolve(resource)
+        got: dict[str, Any] = {}
+
+        def read(resp: requests.Response) -> None:
+            h, head = hashlib.sha256(), b""
+            for chunk in resp.iter_content(chunk_size=CHUNK):
+                h.update(chunk)
+                if b"\n" not in head and len(head) < 65536:
+                    head += chunk
+            got.update(sha256=h.hexdigest(), head=head)
+
+        resp = self._send(url, f"{resource.label} (checksum)", on_ok=read, stream=True)
+        if resp.status_code != 200:
+            raise ApiError(f"{resource.label}: HTTP {resp.status_code} from {url[:200]}; try again later")
+        head = got.get("head", b"")
+        what = sniff(head[:HEAD_BYTES])
+        if what is not None:
+            raise InputFileError(resource.label, f"is {what}, not a CSV file", hint="try again later")
+        return got["sha256"], head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
 
     def _check(self, path: Path, resource: Resource, expect: str) -> None:
         with open(path, "rb") as fh:
@@ -370,34 +446,3 @@ class Datastore:
                                  hint="the Datastore may be serving an error page; try again later "
                                       "(nothing was changed)")
         check_complete_csv(path, label)
-
-    def first_line(self, resource: Resource) -> str:
-        """The first line of a text resource, read without keeping anything (for ``update --check``).
-
-        Sends ``Range: bytes=0-8191`` and stops reading at the first newline, so a server
-        that ignores the range still sends only a little before the connection closes.
-        """
-        url = self.resolve(resource)
-        got: dict[str, bytes] = {}
-
-        def peek(resp: requests.Response) -> None:
-            buf = b""
-            for chunk in resp.iter_content(chunk_size=8192):
-                buf += chunk
-                if b"\n" in buf or len(buf) > 65536:
-                    break
-            got["head"] = buf
-            resp.close()
-
-        resp = self._send(url, f"{resource.label} (first line)", headers={"Range": "bytes=0-8191"},
-                          on_ok=peek, stream=True)
-        if resp.status_code == 206:
-            got["head"] = resp.content
-        elif resp.status_code != 200:
-            raise ApiError(f"{resource.label}: HTTP {resp.status_code} from {url[:200]}; try again later")
-        head = got.get("head", b"")
-        what = sniff(head)
-        if what is not None:
-            raise InputFileError(resource.label, f"is {what}, not a CSV file", hint="try again later")
-        return head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
-

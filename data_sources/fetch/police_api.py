@@ -26,7 +26,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import ApiError, OfflineError
-from data_sources.fetch._http import RetryPolicy, is_transient, send_with_retries
+from data_sources.fetch._http import Patience, RetryPolicy, is_transient, send_with_retries
 from data_sources.fetch.http_cache import HttpCache, request_key
 from data_sources.fetch.rate_limit import LeakyBucket
 from data_sources.read.api_mapping import parse_crimes
@@ -170,6 +170,9 @@ class PoliceApi:
     edition
         Tag mixed into cache keys (the refresh uses the API's ``crime-last-updated`` date),
         so answers cached before police.uk republished are not reused after.
+    notice
+        Told in one line whenever the client waits to retry (the command line prints it);
+        how long it waits without an answer is bounded by ``settings.publisher_wait_s``.
     """
 
     def __init__(
@@ -183,6 +186,7 @@ class PoliceApi:
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
         edition: str = "",
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.session: SessionLike = session if session is not None else requests.Session()  # type: ignore[assignment]
@@ -195,6 +199,8 @@ class PoliceApi:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.edition = edition
+        self.notice = notice
+        self.patience = Patience(self.settings.publisher_wait_s)
         self.network_requests = 0
         self.cache_hits = 0
         self._count_lock = threading.Lock()
@@ -252,21 +258,22 @@ class PoliceApi:
         def send() -> requests.Response:
             with self._count_lock:
                 self.network_requests += 1
+            timeout = self.patience.timeout(self.settings.api_timeout_s)
             if method == "GET":
-                return self.session.request("GET", url, params=params, timeout=self.settings.api_timeout_s)
-            return self.session.request("POST", url, data=params, timeout=self.settings.api_timeout_s)
+                return self.session.request("GET", url, params=params, timeout=timeout)
+            return self.session.request("POST", url, data=params, timeout=timeout)
 
         def too_many(resp: requests.Response) -> bool:
             return too_many_is_split and resp.status_code == 503 and not resp.content.strip()
 
-        attempts = self.settings.api_max_retries + 1
         resp = send_with_retries(
             send, policy=self.policy, sleep=self.sleep, before_attempt=self.limiter.acquire,
+            patience=self.patience, on_wait=self.notice,
             is_final=lambda r: not is_transient(r) or too_many(r),
             offline=lambda e: OfflineError(f"cannot reach police.uk API at {self.base_url}; check your connection "
                                            f"or set POLICE_API_URL ({what})"),
             give_up=lambda n, problem: ApiError(
-                f"{what}: gave up after {attempts} attempts ({problem}) at {get_url[:200]}; police.uk may be "
+                f"{what}: gave up after {n} attempts ({problem}) at {get_url[:200]}; police.uk may be "
                 "overloaded — try again later (finished requests are cached, so a re-run resumes)"))
         status = resp.status_code
         if status == 200:

@@ -42,6 +42,8 @@ PAS_TITLE = r"PAS_T&C\s*dashboard.*?to\s*Q([1-4])\s*(\d{2})\s*-\s*(\d{2})"
 _YYYYMM = re.compile(r"^(\d{4})(\d{2})$")
 
 Progress = Callable[[str, int, int], None]
+#: ``notice(source, line)``: a line to show while a source waits (a retry, a slow publisher).
+Notice = Callable[[str, str], None]
 
 
 class UpdateError(CrimeTrustError, ValueError):
@@ -58,6 +60,7 @@ class SourceCheck:
     newest_published: str | None
     to_fetch: tuple[str, ...]
     note: str
+    error: str = ""
 
 
 def pas_quarter_end(title: str) -> str | None:
@@ -101,7 +104,7 @@ def _workbook_quarter(trust: pd.DataFrame) -> str | None:
 
 
 def _kept(settings: Settings, source: str) -> list[releases.KeptRelease]:
-    return releases.list_releases(settings.store_dir, source) if current_version_dir(settings.store_dir) else []
+    return releases.list_releases(settings.store_dir, source)
 
 
 def _pas_resource(dataset: Dataset) -> Resource:
@@ -118,10 +121,19 @@ def _header_months(header: str) -> list[str]:
     return [f"{m.group(1)}-{m.group(2)}" for c in cols if (m := _YYYYMM.match(c))]
 
 
+def _published(client: PoliceApi) -> list[str]:
+    """The months police.uk lists; an empty list is an error, never "up to date"."""
+    published = client.available_months()
+    if not published:
+        raise ApiError(f"police.uk lists no published months at all ({client.base_url}/crimes-street-dates answered "
+                       "an empty list); it may be mid-update — try again later (nothing was changed)")
+    return published
+
+
 def check_police(settings: Settings, handle: DataHandle, session: SessionLike | None) -> SourceCheck:
     held = held_months(handle, "counts_police_uk")
     newest = held[-1] if held else None
-    published = PoliceApi(session, settings=settings, cache=False).available_months()
+    published = _published(PoliceApi(session, settings=settings, cache=False))
     to_fetch = tuple(m for m in published if newest is None or m > newest)
     note = f"{len(to_fetch)} new month{'s' if len(to_fetch) != 1 else ''}: {span(to_fetch)}" if to_fetch \
         else "up to date"
@@ -132,16 +144,23 @@ def check_police(settings: Settings, handle: DataHandle, session: SessionLike | 
                        to_fetch, note)
 
 
+def _held_files(handle: DataHandle, source: str) -> set[str]:
+    """Checksums of the files the held data was built from (raw, seed or downloaded)."""
+    files = handle.manifest.get("sources", {}).get(source, {}).get("files", [])
+    return {str(f["sha256"]) for f in files if f.get("sha256")}
+
+
 def check_mps(settings: Settings, handle: DataHandle, session: SessionLike | None) -> SourceCheck:
     held = held_months(handle, "counts_mps_ward")
     newest = held[-1] if held else None
     ds = Datastore(session, settings=settings, remember=False)
     res = _mps_resource(ds.dataset(MPS_DATASET))
-    months = _header_months(ds.first_line(res))
+    sha256, header = ds.fingerprint(res)
+    months = _header_months(header)
     published = months[-1] if months else None
-    if ds.resolve(res) in {k.url for k in _kept(settings, "mps_ward")}:
+    if sha256 in {k.sha256 for k in _kept(settings, "mps_ward")} | _held_files(handle, "mps_ward"):
         return SourceCheck("mps_ward", SOURCE_LABELS["mps_ward"], newest, published, (),
-                           f"up to date: the current release ({span(months)}) is held")
+                           f"up to date: the current release ({span(months)}) is held (same content)")
     new = [m for m in months if newest is None or m > newest]
     note = (f"{len(new)} new month{'s' if len(new) != 1 else ''}: {span(new)} (release covers {span(months)})"
             if new else f"a release not yet downloaded ({span(months)}); it may revise held months")
@@ -221,9 +240,9 @@ def expected_per_ward(counts: pd.DataFrame) -> pd.Series | None:
 
 
 def pull_police(settings: Settings, handle: DataHandle, refetch: Sequence[str], session: SessionLike | None,
-                 progress: Progress | None) -> Pulled:
-    client = PoliceApi(session, settings=settings)
-    published = client.available_months()
+                progress: Progress | None, notice: Notice | None = None) -> Pulled:
+    client = PoliceApi(session, settings=settings, notice=_told(notice, "police_uk"))
+    published = _published(client)
     held = held_months(handle, "counts_police_uk")
     newest = held[-1] if held else None
     unpublished = [m for m in refetch if m not in published]
@@ -256,6 +275,10 @@ def pull_police(settings: Settings, handle: DataHandle, refetch: Sequence[str], 
                    police_source=f"{client.base_url} ({client.edition or 'edition unknown'})")
 
 
+def _told(notice: Notice | None, source: str) -> Callable[[str], None] | None:
+    return None if notice is None else (lambda line: notice(source, line))
+
+
 def _relabel(e: InputFileError, res: Resource) -> InputFileError:
     """The same problem, named by the publisher's dataset and title rather than a cache file name."""
     return InputFileError(res.label, e.problem, line=e.line,
@@ -263,8 +286,8 @@ def _relabel(e: InputFileError, res: Resource) -> InputFileError:
 
 
 def pull_mps(settings: Settings, handle: DataHandle, session: SessionLike | None,
-              progress: Progress | None) -> Pulled:
-    ds = Datastore(session, settings=settings)
+             progress: Progress | None, notice: Notice | None = None) -> Pulled:
+    ds = Datastore(session, settings=settings, notice=_told(notice, "mps_ward"))
     res = _mps_resource(ds.dataset(MPS_DATASET))
     dl = ds.download(res, expect="csv", progress=lambda d, t: progress("mps_ward", d, t) if progress else None)
     if dl.sha256 in {k.sha256 for k in _kept(settings, "mps_ward")}:
@@ -278,13 +301,18 @@ def pull_mps(settings: Settings, handle: DataHandle, session: SessionLike | None
         raise _relabel(e, res) from e
     if not release.months:
         raise InputFileError(res.label, "holds no months", hint="try again later; nothing was changed")
+    short = mps_ward.short_release(release.frame, handle.read("counts_mps_ward"))
+    if short:
+        raise InputFileError(res.label, f"{short}: the download looks incomplete",
+                             hint="try again later; nothing was changed")
+    ds.confirm(dl)
     return Pulled("mps_ward", download=dl, newest=release.months[-1], rows=len(release.frame),
                    note="; ".join(n.replace(dl.path.name, res.title) for n in release.notes))
 
 
 def pull_pas(settings: Settings, handle: DataHandle, session: SessionLike | None,
-              progress: Progress | None) -> Pulled:
-    ds = Datastore(session, settings=settings)
+             progress: Progress | None, notice: Notice | None = None) -> Pulled:
+    ds = Datastore(session, settings=settings, notice=_told(notice, "pas"))
     res = _pas_resource(ds.dataset(PAS_DATASET))
     quarter = pas_quarter_end(res.title) or ""
     book = _workbook_quarter(held_trust(handle))
@@ -299,6 +327,7 @@ def pull_pas(settings: Settings, handle: DataHandle, session: SessionLike | None
         rows = pas.read_pas_workbook(dl.path, _borough_codes(handle))
     except InputFileError as e:
         raise _relabel(e, res) from e
+    ds.confirm(dl)
     newest = f"{rows['period_end'].max():%Y-%m}" if len(rows) else quarter
     return Pulled("pas", download=dl, newest=newest, rows=len(rows))
 

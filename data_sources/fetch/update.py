@@ -7,22 +7,26 @@ when a newer quarter is out. :func:`check_updates` only reports, changing nothin
 disk. :func:`refresh_store` and :func:`ingest_archive` fetch chosen police.uk months or
 read an archive, as before.
 
-**Atomicity: the whole update is one step.** Every source is fetched first, into the HTTP
-and download caches only; nothing is registered in the store until every requested
-source has been fetched and checked. Then the pulled pieces are kept
-(``store/inputs/ingested``, ``store/inputs/releases``) and one new store version is built
-and published atomically (``VersionWriter``). A failure or a killed process during the
-fetch leaves the store exactly as it was; the next run resumes from the caches (finished
-police.uk requests are not sent again, an unchanged Datastore file is answered 304).
-Killed after the fetch, the visible store is still the old one, and the pieces already
-kept are picked up by the next build. On a machine without a store, the first pull seeds
-one from the embedded snapshot (``data_sources.store.seed``).
+**One run at a time, each source on its own.** A run holds the store's lock
+(``data_sources.store.lock``); a second run waits briefly, then stops saying another
+update is running (exit 4). Every source is fetched first, into the HTTP and download
+caches only, and checked whole (Content-Length, the checksum the catalogue states, every
+month column of the header, rows per month against the data held; a validator is kept
+only with a body that passed). A source that fails is reported and left as it was; the
+others are kept (``store/inputs/ingested``, ``store/inputs/releases``) and one new store
+version is built and published atomically (``VersionWriter``); ``all_or_nothing`` keeps
+nothing when any source fails. **Resume is decided by the store**: whatever is kept but
+not in the live version (``data_sources.store.unbuilt``: a run killed between keeping and
+publishing) is built by the next run, whatever the publishers say then. A killed fetch
+leaves the store as it was and the next run resumes from the caches (finished police.uk
+requests are not sent again). On a machine without a store, the first pull seeds one
+from the embedded snapshot (``data_sources.store.seed``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +34,13 @@ import numpy as np
 import pandas as pd
 import requests
 
-from core.errors import InputFileError
+from core.errors import CrimeTrustError, InputFileError, OfflineError
 from data_sources.build.build import build_store
 from data_sources.fetch.police_api import PoliceApi, SessionLike
 from data_sources.fetch.publishers import (
+    SOURCE_LABELS,
     SOURCES,
+    Notice,
     Progress,
     Pulled,
     SourceCheck,
@@ -53,7 +59,9 @@ from data_sources.fetch.refresh import MonthRangeError, download_archive, parse_
 from data_sources.read.police_uk_csv import discover_street_files, read_street_file
 from data_sources.settings import Settings
 from data_sources.store import ingested, releases
+from data_sources.store.lock import store_lock
 from data_sources.store.seed import base_folder
+from data_sources.store.unbuilt import unbuilt
 from data_sources.store.versions import DataHandle, open_data, open_store
 
 #: The forces whose street files cover London.
@@ -70,14 +78,29 @@ class SourceResult:
     cells_changed: int
     gaps: tuple[str, ...]
     note: str
+    error: str = ""
+
+
+#: Exit codes of ``python -m data_sources update`` (documented in the README and RELIABILITY.md).
+EXIT_OK, EXIT_FAILED, EXIT_SOME_FAILED, EXIT_BUSY = 0, 2, 3, 4
 
 
 @dataclass(frozen=True)
 class UpdateReport:
-    """Every source's result, and the store manifest after the update (unchanged: the current one)."""
+    """Every source's result, the store manifest after the update (unchanged: the current one), and whether it built."""
 
     results: tuple[SourceResult, ...]
     manifest: dict
+    built: bool = False
+
+    @property
+    def failed(self) -> tuple[SourceResult, ...]:
+        return tuple(r for r in self.results if r.error)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every source is up to date or updated, 3 when some failed (the others were updated)."""
+        return EXIT_SOME_FAILED if self.failed else EXIT_OK
 
 
 def _held_data(settings: Settings) -> DataHandle:
@@ -108,23 +131,37 @@ def check_updates(settings: Settings, *, sources: Sequence[str] = SOURCES,
     session
         ``requests.Session`` or look-alike for both publishers (tests pass a local one).
 
+    Returns
+    -------
+    list[SourceCheck]
+        One per source; a source whose publisher answered wrongly has ``error`` set (the
+        others are still checked). A release fetched but not yet built is listed too.
+
     Raises
     ------
     OfflineError
         When a publisher cannot be reached.
-    CrimeTrustError
-        For anything else (a renamed resource, an error page, an unknown source).
+    UpdateError
+        For an unknown source.
     """
     chosen = _check_sources(sources)
     handle = _held_data(settings)
+    pending = unbuilt(settings)
     out = []
     for source in chosen:
-        if source == "police_uk":
-            out.append(check_police(settings, handle, session))
-        elif source == "mps_ward":
-            out.append(check_mps(settings, handle, session))
-        else:
-            out.append(check_pas(settings, handle, session))
+        check = {"police_uk": check_police, "mps_ward": check_mps, "pas": check_pas}[source]
+        try:
+            got = check(settings, handle, session)
+        except OfflineError:
+            raise
+        except CrimeTrustError as e:  # one publisher's fault does not hide the others' answers
+            got = SourceCheck(source, SOURCE_LABELS[source], None, None, (), f"the check failed: {e}", error=str(e))
+        waiting = [u.what for u in pending if u.source == source]
+        if waiting:
+            got = replace(got, to_fetch=(*got.to_fetch, *(f"build {w}" for w in waiting)),
+                          note=f"{got.note}; fetched but not yet in the store: {'; '.join(waiting)} "
+                               "(the next update builds it)")
+        out.append(got)
     return out
 
 
@@ -158,11 +195,12 @@ def _diff_trust(before: pd.DataFrame, after: pd.DataFrame) -> tuple[list[str], l
     return sorted(new_q - old_q), revised, int(differs.sum())
 
 
-def _result(source: str, pulled: Pulled, before: DataHandle, after: DataHandle | None,
-            manifest: dict[str, Any]) -> SourceResult:
-    currency_key = source
-    gaps = tuple(g["month"] for g in manifest.get("currency", {}).get(currency_key, {}).get("gaps", []))
-    if after is None or (pulled.police is None and pulled.download is None):
+def _result(source: str, pulled: Pulled | None, before: DataHandle, after: DataHandle | None,
+            manifest: dict[str, Any], error: CrimeTrustError | None = None) -> SourceResult:
+    gaps = tuple(g["month"] for g in manifest.get("currency", {}).get(source, {}).get("gaps", []))
+    if pulled is None:
+        return SourceResult(source, (), (), 0, 0, gaps, f"FAILED: {error}", error=str(error))
+    if after is None:
         return SourceResult(source, (), (), 0, 0, gaps, pulled.note or "nothing new")
     if source == "pas":
         added, revised, cells = _diff_trust(held_trust(before), held_trust(after))
@@ -177,13 +215,47 @@ def _result(source: str, pulled: Pulled, before: DataHandle, after: DataHandle |
         parts.append(f"{len(revised)} revised ({span(revised)}" + (f", {cells:,} cells changed)" if cells else ")"))
     if gaps:
         parts.append(f"gaps: {', '.join(gaps)}")
-    if pulled.note:
+    if pulled.note and (pulled.police is not None or pulled.download is not None):
         parts.append(pulled.note)
     return SourceResult(source, tuple(added), tuple(revised), pulled.rows, cells, gaps, "; ".join(parts))
 
 
+def _pull(source: str, settings: Settings, before: DataHandle, months: list[str], session: SessionLike | None,
+          progress: Progress | None, notice: Notice | None) -> Pulled:
+    if source == "police_uk":
+        return pull_police(settings, before, months, session, progress, notice)
+    pull = pull_mps if source == "mps_ward" else pull_pas
+    return pull(settings, before, session, progress, notice)
+
+
+def _all_failed(failed: dict[str, CrimeTrustError]) -> CrimeTrustError:
+    """The error to raise when no source could be pulled: the one error, or every source's in one line."""
+    errors = list(failed.values())
+    if len(errors) == 1 or all(isinstance(e, OfflineError) for e in errors):
+        return errors[0]
+    return UpdateError("no source could be updated: " + "; ".join(f"{s}: {e}" for s, e in failed.items()))
+
+
+def _keep(settings: Settings, pulled: dict[str, Pulled]) -> None:
+    """Keep what was pulled in the store's inputs (the next build, or the next run, builds it)."""
+    police = pulled.get("police_uk")
+    if police is not None and police.police is not None:
+        for month in police.police_months:
+            ingested.register(settings.store_dir, police.police, kind="api", month=month, scope="London",
+                              source=police.police_source)
+    for source in ("mps_ward", "pas"):
+        got = pulled.get(source)
+        if got is not None and got.download is not None:
+            dl = got.download
+            releases.keep_release(settings.store_dir, source, dl.path, title=dl.resource.title, url=dl.url,
+                                  sha256=dl.sha256, size=dl.size, fetched_at=dl.fetched_at, newest=got.newest,
+                                  etag=dl.etag, last_modified=dl.last_modified)
+
+
 def update_store(settings: Settings, *, sources: Sequence[str] = SOURCES, refetch: Sequence[str] = (),
-                 session: SessionLike | None = None, progress: Progress | None = None) -> UpdateReport:
+                 session: SessionLike | None = None, progress: Progress | None = None,
+                 notice: Notice | None = None, all_or_nothing: bool = False,
+                 lock_wait_s: float | None = None) -> UpdateReport:
     """Pull from each publisher what the store lacks, then build one new store version.
 
     Parameters
@@ -199,19 +271,31 @@ def update_store(settings: Settings, *, sources: Sequence[str] = SOURCES, refetc
         ``requests.Session`` or look-alike for both publishers.
     progress
         ``progress(source, done, total)``: requests for police.uk, bytes for downloads.
+    notice
+        ``notice(source, line)``: a line while a source waits (a retry) or about the run
+        (a stale lock, a build a killed run left unfinished).
+    all_or_nothing
+        When one source fails, keep nothing at all (the default keeps and builds the
+        sources that succeeded, and reports the failed ones in :attr:`UpdateReport.failed`).
+    lock_wait_s
+        How long to wait for another run's lock (default ``$CRIME_TRUST_LOCK_WAIT_S``, 10 s).
 
     Returns
     -------
     UpdateReport
-        Per source: months added and revised, rows fetched, cells changed, gap months.
+        Per source: months added and revised, rows fetched, cells changed, gap months, or
+        the error that stopped it.
 
     Raises
     ------
+    StoreBusyError
+        When another update holds the store's lock (nothing was changed).
     OfflineError
-        When a publisher cannot be reached (the store is unchanged).
+        When no publisher can be reached (the store is unchanged).
     CrimeTrustError
-        For anything else: a renamed resource, an error page, a truncated file, a month
-        police.uk lists but does not serve (the store is unchanged).
+        When no source could be updated (or, with ``all_or_nothing``, any could not): a
+        renamed resource, an error page, a truncated file, a month police.uk lists but
+        does not serve (the store is unchanged).
     """
     chosen = _check_sources(sources)
     try:
@@ -220,34 +304,39 @@ def update_store(settings: Settings, *, sources: Sequence[str] = SOURCES, refetc
         raise UpdateError(f"--refetch: {e}") from e
     if months and "police_uk" not in chosen:
         raise UpdateError("--refetch applies to police.uk; add --source police_uk")
-    before = _held_data(settings)
-    pulled: dict[str, Pulled] = {}
-    for source in chosen:  # fetch everything first: nothing is kept until every source is in
-        if source == "police_uk":
-            pulled[source] = pull_police(settings, before, months, session, progress)
-        elif source == "mps_ward":
-            pulled[source] = pull_mps(settings, before, session, progress)
-        else:
-            pulled[source] = pull_pas(settings, before, session, progress)
-    if not any(p.police is not None or p.download is not None for p in pulled.values()):
-        return UpdateReport(tuple(_result(s, pulled[s], before, None, before.manifest) for s in chosen),
-                            before.manifest)
-    base = base_folder(settings.store_dir, settings.snapshot_dir)
-    police = pulled.get("police_uk")
-    if police is not None and police.police is not None:
-        for month in police.police_months:
-            ingested.register(settings.store_dir, police.police, kind="api", month=month, scope="London",
-                              source=police.police_source)
-    for source in ("mps_ward", "pas"):
-        got = pulled.get(source)
-        if got is not None and got.download is not None:
-            dl = got.download
-            releases.keep_release(settings.store_dir, source, dl.path, title=dl.resource.title, url=dl.url,
-                                  sha256=dl.sha256, size=dl.size, fetched_at=dl.fetched_at, newest=got.newest,
-                                  etag=dl.etag, last_modified=dl.last_modified)
-    manifest = build_store(base, settings.store_dir)
-    after = open_store(settings.store_dir)
-    return UpdateReport(tuple(_result(s, pulled[s], before, after, manifest) for s in chosen), manifest)
+    say = (lambda line: notice("store", line)) if notice is not None else None
+    with store_lock(settings.store_dir, wait_s=lock_wait_s, say=say) as stale:
+        if stale is not None and say is not None:
+            say(f"a previous update ({stale.describe()}) was cut off; finishing what it left")
+        left = unbuilt(settings)
+        if left and say is not None:
+            say("an earlier run fetched but did not build: " + "; ".join(f"{u.source} {u.what}" for u in left)
+                + "; this run builds it")
+        before = _held_data(settings)
+        pulled: dict[str, Pulled] = {}
+        failed: dict[str, CrimeTrustError] = {}
+        for source in chosen:  # fetch everything first: nothing is kept until every source has answered
+            try:
+                pulled[source] = _pull(source, settings, before, months, session, progress, notice)
+            except CrimeTrustError as e:
+                if all_or_nothing:
+                    others = [s for s in chosen if s != source]
+                    e.args = (f"{e} [all or nothing: no source was kept" + (
+                        f"; to update the others meanwhile: python -m data_sources update "
+                        f"{' '.join('--source ' + s for s in others)}]" if others else "]"),)
+                    raise
+                failed[source] = e
+        if not pulled:
+            raise _all_failed(failed)
+        _keep(settings, pulled)
+        pending = unbuilt(settings)
+        if not pending:
+            return UpdateReport(tuple(_result(s, pulled.get(s), before, None, before.manifest, failed.get(s))
+                                      for s in chosen), before.manifest, built=False)
+        manifest = build_store(base_folder(settings.store_dir, settings.snapshot_dir), settings.store_dir)
+        after = open_store(settings.store_dir)
+        return UpdateReport(tuple(_result(s, pulled.get(s), before, after, manifest, failed.get(s))
+                                  for s in chosen), manifest, built=True)
 
 
 # -- refresh (chosen months) and archives ---------------------------------------------------------
@@ -268,12 +357,13 @@ def refresh_store(months: list[str], area: str, *, settings: Settings, client: P
     label, chosen = select_area(area, wards)
     client = client or PoliceApi(settings=settings)
     frame = refresh_months(months, area, client=client, areas_gdf=wards, progress=progress)
-    base = base_folder(settings.store_dir, settings.snapshot_dir)
     covered = () if label == "London" else tuple(chosen["ward_code"])
-    for month in months:
-        ingested.register(settings.store_dir, frame, kind="api", month=month, scope=label,
-                          source=f"{client.base_url} ({client.edition or 'edition unknown'})", wards=covered)
-    return build_store(base, settings.store_dir)
+    with store_lock(settings.store_dir, what="refresh"):
+        base = base_folder(settings.store_dir, settings.snapshot_dir)
+        for month in months:
+            ingested.register(settings.store_dir, frame, kind="api", month=month, scope=label,
+                              source=f"{client.base_url} ({client.edition or 'edition unknown'})", wards=covered)
+        return build_store(base, settings.store_dir)
 
 
 def ingest_archive(path_or_url: str, *, settings: Settings, session: requests.Session | None = None,
@@ -295,9 +385,10 @@ def ingest_archive(path_or_url: str, *, settings: Settings, session: requests.Se
             progress(Path(src.name).name)
         frame, _ = read_street_file(src)
         frames.append((src, frame))
-    base = base_folder(settings.store_dir, settings.snapshot_dir)
-    for src, frame in frames:
-        force = frame["reported_by"].dropna()
-        ingested.register(settings.store_dir, frame, kind="archive", month=src.month,
-                          scope=str(force.iloc[0]) if len(force) else src.force, source=src.name)
-    return build_store(base, settings.store_dir)
+    with store_lock(settings.store_dir, what="archive read"):
+        base = base_folder(settings.store_dir, settings.snapshot_dir)
+        for src, frame in frames:
+            force = frame["reported_by"].dropna()
+            ingested.register(settings.store_dir, frame, kind="archive", month=src.month,
+                              scope=str(force.iloc[0]) if len(force) else src.force, source=src.name)
+        return build_store(base, settings.store_dir)

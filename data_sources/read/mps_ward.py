@@ -7,6 +7,7 @@ extract winning for every month it holds, because later extracts revise earlier 
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ _MONTH_COL = re.compile(r"^(\d{4})(\d{2})$")
 #: A first month whose London total is below this share of the next three months' median
 #: is a stub (the extract was cut part-way through the month) and is dropped.
 STUB_SHARE = 0.5
+#: A newer release may revise a held month down by at most this share of its crimes; a
+#: larger fall is a coverage gap (named) and the earlier release's figures are kept.
+SHRINK_TOLERANCE = 0.10
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,7 @@ def read_mps_ward_release(path: Path, known_wards: set[str] | None = None) -> Mp
         holds, and the stub month as a coverage gap when one was dropped.
     """
     wide = read_small_csv(path, ID_COLUMNS)
-    month_cols = [c for c in wide.columns if _MONTH_COL.match(c)]
-    if not month_cols:
-        raise InputFileError(path, "has no month columns named YYYYMM", line=1,
-                             hint="expect columns like 202307, 202308, …")
+    month_cols = check_month_columns(path, [str(c) for c in wide.columns])
     counts = wide[month_cols].apply(pd.to_numeric, errors="coerce")
     bad = counts.isna() | (counts < 0) | (counts % 1 != 0)
     if bad.to_numpy().any():
@@ -103,18 +104,95 @@ def read_mps_ward_release(path: Path, known_wards: set[str] | None = None) -> Mp
     return MpsRelease(MPS_WARD_CRIME.conform(frame.reset_index(drop=True)), notes, months, stub)
 
 
-def combine_extracts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def check_month_columns(path: Path | str, columns: list[str]) -> list[str]:
+    """The month columns of an extract's header, which must be whole: every other column a month, in a row.
+
+    A header cell that is neither an id column nor ``YYYYMM`` (a renamed or garbled month)
+    is an error naming it, never a month silently left out; so is a month missing from
+    the run or out of order.
+
+    Raises
+    ------
+    InputFileError
+        Naming the column (its position and text) and what was expected there.
+    """
+    def is_month(col: str) -> bool:
+        return bool(_MONTH_COL.match(col.strip())) and 1 <= int(col.strip()[4:]) <= 12
+
+    others = [(pos, col) for pos, col in enumerate(columns, start=1) if col not in ID_COLUMNS]
+    month_cols = [col for _, col in others if is_month(col)]
+    if not month_cols:
+        raise InputFileError(path, "has no month columns named YYYYMM", line=1,
+                             hint="expect columns like 202307, 202308, …")
+    for pos, col in others:
+        if not is_month(col):
+            raise InputFileError(path, f"column {pos} of the header, {col!r}, is neither an id column nor a month "
+                                 "YYYYMM (a renamed or garbled month column)", line=1,
+                                 hint="every column after " + ", ".join(ID_COLUMNS) + " must be a month like 202307")
+    for prev, col in itertools.pairwise(month_cols):
+        y, m = int(prev[:4]), int(prev[4:])
+        expected = f"{y + m // 12}{m % 12 + 1:02d}"
+        if col.strip() != expected:
+            raise InputFileError(path, f"month column {col!r} follows {prev!r}; expected {expected!r} (months must "
+                                 "run one after another, none missing)", line=1, hint="check the file's header")
+    return month_cols
+
+
+def short_release(new: pd.DataFrame, held: pd.DataFrame, tolerance: float = SHRINK_TOLERANCE) -> str:
+    """Why a downloaded release is short against the data held ('' when it is not).
+
+    Short means: in every month both hold, the release has fewer rows (ward × offence
+    cells with crimes) than the held data by more than ``tolerance`` — what a file cut off
+    between two lines looks like, whatever its length says. A fall in only some months is
+    left to the build, which names those months as gaps and keeps the earlier figures.
+    ``new`` is in the MPS_WARD_CRIME schema, ``held`` the store's ``counts_mps_ward``.
+    """
+    rows_new = new[new["count"] > 0].groupby("month", observed=True).size()
+    rows_held = held[held["count"] > 0].groupby(held["month"].astype(str), observed=True).size()
+    shared = sorted(set(rows_new.index.astype(str)) & set(rows_held.index))
+    if not shared:
+        return ""
+    ratio = pd.Series({m: rows_new[m] / rows_held[m] for m in shared})
+    if (ratio >= 1 - tolerance).any():
+        return ""
+    return (f"holds {1 - ratio.max():.0%} to {1 - ratio.min():.0%} fewer rows than the data held in every month "
+            f"both hold ({shared[0]} to {shared[-1]}; a revision may change at most {tolerance:.0%})")
+
+
+def _ranked(frames: list[pd.DataFrame]) -> list[tuple[int, pd.DataFrame]]:
+    return sorted(enumerate(frames), key=lambda p: (p[1]["month"].max() if len(p[1]) else "", p[0]))
+
+
+def shrunk_months(frames: list[pd.DataFrame], tolerance: float = SHRINK_TOLERANCE) -> dict[str, tuple[int, int]]:
+    """Months whose newest extract holds fewer crimes than the one before it by more than ``tolerance``.
+
+    Returns month → (crimes in the newest extract, crimes in the one before), ranked as in
+    :func:`combine_extracts`.
+    """
+    totals: dict[str, list[int]] = {}
+    for _, frame in _ranked(frames):
+        for month, n in frame.groupby("month", observed=True)["count"].sum().items():
+            totals.setdefault(str(month), []).append(int(n))
+    return {m: (t[-1], t[-2]) for m, t in totals.items() if len(t) >= 2 and t[-1] < (1 - tolerance) * t[-2]}
+
+
+def combine_extracts(frames: list[pd.DataFrame], keep_earlier: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
     """Merge extracts so that, for each month, only the newest extract holding it counts.
 
-    An extract is newer when its latest month is later (ties: later in the list).
+    An extract is newer when its latest month is later (ties: later in the list). For the
+    months in ``keep_earlier`` (see :func:`shrunk_months`) the extract before the newest wins.
     """
     if not frames:
         return MPS_WARD_CRIME.empty()
-    ranked = sorted(enumerate(frames), key=lambda p: (p[1]["month"].max() if len(p[1]) else "", p[0]))
+    ranked = _ranked(frames)
     owner: dict[str, int] = {}
+    previous: dict[str, int] = {}
     for rank, (_, frame) in enumerate(ranked):
         for month in frame["month"].unique():
+            if month in owner:
+                previous[month] = owner[month]
             owner[month] = rank
+    owner.update({m: previous[m] for m in keep_earlier if m in previous})
     parts = [f[f["month"].map(owner) == rank] for rank, (_, f) in enumerate(ranked)]
     out = pd.concat(parts, ignore_index=True).sort_values(["month", "ward_code", "offence_subgroup"], ignore_index=True)
     return MPS_WARD_CRIME.conform(out)
@@ -127,7 +205,7 @@ def count_revisions(frames: list[pd.DataFrame]) -> tuple[list[str], int]:
     subgroup × month count; one that is absent (zero) in one extract and not in the other
     counts as changed.
     """
-    ranked = sorted(enumerate(frames), key=lambda p: (p[1]["month"].max() if len(p[1]) else "", p[0]))
+    ranked = _ranked(frames)
     holders: dict[str, list[pd.DataFrame]] = {}
     for _, frame in ranked:
         for month, part in frame.groupby("month", observed=True):

@@ -7,6 +7,7 @@ here: reading a publisher's layout (``read``), deciding what a version holds (``
 the network (``fetch``).
 """
 
+from data_sources.store.lock import lease_version, store_lock
 from data_sources.store.uploads import (
     MAX_UPLOAD_MB,
     UPLOADS,
@@ -25,10 +26,12 @@ __all__ = [
     "CheckedUpload",
     "DataHandle",
     "check_upload",
+    "lease_version",
     "open_data",
     "open_snapshot",
     "open_store",
     "save_upload",
     "saved_uploads",
+    "store_lock",
     "upload_name",
 ]

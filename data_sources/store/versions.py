@@ -31,6 +31,7 @@ import pandas as pd
 
 from core.errors import StoreError
 from data_sources.settings import Settings
+from data_sources.store.lock import in_use
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
@@ -129,7 +130,8 @@ class VersionWriter:
 def _prune(store_dir: Path, keep: str) -> None:
     versions = sorted(p for p in (store_dir / "versions").iterdir() if p.is_dir() and not p.name.startswith("."))
     for old in [p for p in versions if p.name != keep][: max(0, len(versions) - KEEP_VERSIONS)]:
-        shutil.rmtree(old, ignore_errors=True)
+        if not in_use(old):  # a version a reader holds stays until a later build (data_sources.store.lock)
+            shutil.rmtree(old, ignore_errors=True)
     for stale in (store_dir / "versions").glob(".building-*"):
         if time.time() - stale.stat().st_mtime > 24 * 3600:
             shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""What the store has kept but its live version was not built from: the work a killed run left.
+
+An update keeps what it pulled (``store/inputs/ingested``, ``store/inputs/releases``) and
+then builds. Killed in between, the pieces are kept but not in the store anyone sees. The
+next run must finish that build, whatever the publishers say now, so resume is decided by
+comparing the kept pieces with the live version's manifest (which lists every piece it was
+built from with its checksum), never by a registry of what was downloaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from data_sources.settings import Settings
+from data_sources.store import ingested, releases
+from data_sources.store.versions import current_version_dir, open_store
+
+
+@dataclass(frozen=True)
+class Unbuilt:
+    """One kept piece the live version lacks: its source and what it is, in words."""
+
+    source: str
+    what: str
+
+
+def _built_checksums(settings: Settings, source: str) -> set[str]:
+    if current_version_dir(settings.store_dir) is None:
+        return set()
+    fetched = open_store(settings.store_dir).manifest.get("currency", {}).get(source, {}).get("fetched", [])
+    return {str(f.get("sha256")) for f in fetched if f.get("sha256")}
+
+
+def unbuilt(settings: Settings) -> list[Unbuilt]:
+    """Every piece kept in the store that the live version was not built from (empty: nothing to finish)."""
+    out = []
+    built = _built_checksums(settings, "police_uk")
+    for entry in ingested.list_ingested(settings.store_dir):
+        if entry.sha256 not in built:
+            out.append(Unbuilt("police_uk", f"{entry.month} {entry.scope} (fetched {entry.fetched_at})"))
+    for source in ("mps_ward", "pas"):
+        built = _built_checksums(settings, source)
+        for rel in releases.list_releases(settings.store_dir, source):
+            if rel.sha256 not in built:
+                out.append(Unbuilt(source, f"{rel.title} (fetched {rel.fetched_at})"))
+    return out
