@@ -89,6 +89,11 @@ class Patience:
         return min(per_request, max(MIN_ATTEMPT_S, self.remaining()))
 
 
+def _seconds(s: float) -> str:
+    """Seconds for a message: whole above 10, else to a tenth ('0.2', '1', '59')."""
+    return f"{s:.0f}" if s >= 10 else f"{s:.1f}".removesuffix(".0")
+
+
 def retry_after(resp: Answer) -> float | None:
     """Seconds the server asked us to wait (``Retry-After`` as seconds or an HTTP date), or None."""
     value = resp.headers.get("Retry-After")
@@ -172,7 +177,7 @@ def send_with_retries(
         try:
             resp = send()
         except requests.Timeout:
-            problem = f"no answer within {timeout:.3g} s"
+            problem = f"no answer within {_seconds(timeout)} s"
         except requests.ConnectionError as e:
             if is_offline(e):
                 raise offline(e) from e

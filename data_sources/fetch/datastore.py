@@ -377,14 +377,11 @@ class Datastore:
         finally:
             tmp.unlink(missing_ok=True)
         fetched_at = time.strftime("%Y-%m-%dT%H:%M:%S")
-        meta = {"url": url, "title": resource.title, "etag": resp.headers.get("ETag", ""),
-                "last_modified": resp.headers.get("Last-Modified", ""), "sha256": digest["sha256"],
-                "size": digest["size"], "file": name, "fetched_at": fetched_at}
         fresh = not (known and known.get("sha256") == digest["sha256"])
         if known and not fresh:
             fetched_at = known["fetched_at"]
-        return Download(resource, final, url, digest["sha256"], digest["size"], meta["etag"], meta["last_modified"],
-                        fetched_at, fresh)
+        return Download(resource, final, url, digest["sha256"], digest["size"], resp.headers.get("ETag", ""),
+                        resp.headers.get("Last-Modified", ""), fetched_at, fresh)
 
     def confirm(self, download: Download) -> None:
         """Keep a download's validators (ETag, Last-Modified), once the caller has checked the whole file.
