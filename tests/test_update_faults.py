@@ -258,6 +258,43 @@ def test_5_a_stale_lock_from_a_killed_run_is_named_and_does_not_block(stands, tm
     assert lock_path(settings.store_dir).read_text() == ""
 
 
+def test_5_a_run_killed_holding_the_lock_does_not_block_the_next(stands, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, stands)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from data_sources.store.lock import store_lock\n"
+        "with store_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)"),
+        str(settings.store_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreBusyError, match=rf"process {holder.pid} on "):
+            update_store(settings, lock_wait_s=0)
+        holder.kill()  # SIGKILL: no clean-up runs; the kernel drops its flock
+        holder.wait(30)
+    finally:
+        holder.kill()
+    notes: list[tuple[str, str]] = []
+    report = update_store(settings, sources=["mps_ward"], lock_wait_s=0, notice=lambda s, line: notes.append((s, line)))
+    assert report.built and any(f"a previous update (process {holder.pid} on" in line for _, line in notes)
+
+
+def test_5_two_real_runs_at_once_both_end_cleanly(stands, tmp_path: Path) -> None:
+    """Two ``update`` processes started together: one updates, the other waits and finds it done, or says it is busy."""
+    settings = _settings(tmp_path, stands)
+    env = {**os.environ, "CRIME_TRUST_STORE": str(settings.store_dir), "CRIME_TRUST_SNAPSHOT": str(SNAPSHOT),
+           "CRIME_TRUST_CACHE": str(settings.cache_dir), "CRIME_TRUST_DATA": str(settings.data_dir),
+           "CRIME_TRUST_LOCK_WAIT_S": "120", "POLICE_API_URL": settings.api_url,
+           "LONDON_DATASTORE_URL": settings.datastore_url}
+    cmd = [sys.executable, "-m", "data_sources", "update", "--source", "mps_ward", "--source", "pas"]
+    runs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outs = [r.communicate(timeout=300) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], [o[1][-1500:] for o in outs]
+    assert not any("cannot be read" in err or "Traceback" in err for _, err in outs)
+    built = [out for out, _ in outs if "store: new version built" in out]
+    assert len(built) == 1, outs  # the second found the work done: "up to date", store unchanged
+    assert _newest_met(settings) == "2026-08"
+
+
 def _rebuild(settings: Settings) -> None:
     with store_lock(settings.store_dir):
         build_store(base_folder(settings.store_dir, settings.snapshot_dir), settings.store_dir)
