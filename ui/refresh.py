@@ -6,7 +6,9 @@ progress bar per source; on a fresh clone the first update seeds ``./store`` fro
 embedded snapshot. A refresh fetches chosen police.uk months; a rebuild re-reads the raw data
 folder a store was built from (and any confirmed uploads). Afterwards the data caches are
 dropped so every page shows the new version. Offline, the app says so in one sentence and
-nothing changes; any other expected failure is one ``st.error`` line, never a traceback.
+nothing changes; any other expected failure is one ``st.error`` line, never a traceback. The
+write actions are drawn only for a session that may write (``ui.access``), and each holds
+the store's lock as the command line does (another update running is one error line).
 """
 
 from __future__ import annotations
