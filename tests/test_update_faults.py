@@ -368,6 +368,23 @@ def test_6_the_command_line_names_the_failed_source_and_exits_3(shared_data: Pat
     assert "store: new version built" in run.stdout
 
 
+def test_6_a_datastore_fault_does_not_block_police_uk_either(stands, tmp_path: Path) -> None:
+    _, ds, _ = stands
+    ds.add_fault("html200", path="Ward Level", times=None)
+    settings = _settings(tmp_path, stands)
+    report = update_store(settings)
+    results = {r.source: r for r in report.results}
+    assert report.exit_code == 3 and [r.source for r in report.failed] == ["mps_ward"]
+    assert "is an HTML page" in results["mps_ward"].error
+    assert results["police_uk"].months_added == (NEW_MONTH,) and results["pas"].months_added == ("2026-06",)
+    assert _newest_met(settings) == SEED_MET_NEWEST  # the Met's figures as they were
+    ds.faults.clear()
+    report = update_store(settings)
+    results = {r.source: r for r in report.results}
+    assert report.exit_code == 0 and results["mps_ward"].months_added and not results["police_uk"].months_added
+    assert _newest_met(settings) == "2026-08"
+
+
 # --------------------------------------------------------------------------- 7. a publisher that never answers
 
 
