@@ -7,7 +7,7 @@ and the commit after, against the same data, and comparing the two folders byte 
     git checkout <after>  && .venv/bin/python tools/export_matrix.py --data /tmp/snap --out /tmp/after
     diff -r /tmp/before /tmp/after && echo identical
 
-Only the command lines are used (``python -m analysis export ...`` and
+Only the command lines are used (``python -m analysis export priorities|progress ...`` and
 ``python -m data_sources counts ...``), run in-process through their ``main(argv)``, so the
 script works on any commit that has those commands. Each command's exit status and printed
 lines go to ``<name>.log`` beside its file, so refused input is compared too.
@@ -49,6 +49,20 @@ PRIORITIES: dict[str, list[str]] = {
     "error_interval_harm": ["--level", "ward", "--measure", "harm", "--method", "interval"],
 }
 GEOJSON = ("ward_default", "borough_default", "ward_pu_burglary_eb")
+_BURGLARY = ["--source", "police_uk", "--crime-type", "Burglary"]
+#: name → arguments after ``export progress`` (``--out``/``--summary``/``--store`` are added).
+PROGRESS: dict[str, list[str]] = {
+    "progress_ward_burglary": ["--level", "ward", *_BURGLARY],
+    "progress_borough_burglary_harm": ["--level", "borough", *_BURGLARY, "--measure", "harm"],
+    "progress_ward_burglary_interval": ["--level", "ward", *_BURGLARY, "--measure", "count", "--method", "interval"],
+    "progress_borough_windows_deff": ["--level", "borough", *_BURGLARY, "--to", "2024-12", "--trust-latest",
+                                      "2024-12-31", "--design-effect", "2", "--measure", "density"],
+    "progress_ward_all_types": ["--level", "ward", "--source", "police_uk", "--baseline-from", "2022-01",
+                                "--baseline-to", "2022-06", "--to", "2022-12"],
+    "progress_error_baseline_mps": ["--level", "ward"],
+    "progress_error_unknown_type": ["--level", "ward", "--source", "police_uk", "--crime-type", "Nonsense"],
+    "progress_error_window": ["--level", "ward", *_BURGLARY, "--from", "2024-01", "--to", "2024-06"],
+}
 
 
 def _run(main, argv: list[str], log: Path) -> None:
@@ -76,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             target = args.out / f"{name}.{fmt}"
             _run(analysis_main, ["export", "priorities", *extra, "--format", fmt, "--out", str(target),
                                  "--store", str(args.data)], args.out / f"{name}.{fmt}.log")
+    for name, extra in PROGRESS.items():
+        target, summary = args.out / f"{name}.csv", args.out / f"{name}_summary.csv"
+        _run(analysis_main, ["export", "progress", *extra, "--out", str(target), "--summary", str(summary),
+                             "--store", str(args.data)], args.out / f"{name}.csv.log")
     if (args.data / "CURRENT").is_file():
         for source in ("police_uk", "mps_ward"):
             for level in ("ward", "borough"):
