@@ -20,6 +20,7 @@ All of this describes; it does not show what the plan caused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,7 +46,7 @@ from analysis.progress_selection import SelectionAlone, selection_alone
 from analysis.progress_series import crime_series, group_value, monthly_basis, series_months, trust_series
 from analysis.progress_trends import PreTrend, pre_trends
 from analysis.progress_windows import aligned_survey_year, gap_months, latest_window
-from analysis.query import CrimeQuery, check_query, crime_label, months_available
+from analysis.query import CrimeQuery, ResolvedSelection, resolve_selection, selected
 from analysis.registry import Measure
 from analysis.tables import SOURCES, AnalysisTables
 from analysis.trust import borough_panel
@@ -163,7 +164,7 @@ class Progress:
         return self.summary.set_index("group").loc[name]
 
 
-def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
+def plan_progress(tables: AnalysisTables, q: CrimeQuery | ResolvedSelection, flags: FlagSettings,
                   settings: ProgressSettings = ProgressSettings(), *, effects: bool = True) -> Progress:
     """Compare the areas flagged at launch with all other areas, from the baseline to the latest window.
 
@@ -172,7 +173,9 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     tables
         From ``analysis.tables.load_tables``.
     q
-        The crime filters (source, level, types, measure); its own period is ignored.
+        The crime filters (source, level, types, measure); its own period is ignored. A
+        ``CrimeQuery`` is resolved here, once (``analysis.query.resolve_selection``), and each
+        window is that selection's ``for_period``: nothing below resolves the query again.
     flags
         The flag rule and thresholds; its trust period is replaced by the survey year
         aligned with each window.
@@ -190,14 +193,15 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
         after the launch), the latest window is not after the baseline or not in the data,
         a named survey year is not held, or for any invalid filter or setting.
     """
-    chosen = check_query(q)
-    check_flags(q.measure, flags)
+    sel = selected(tables, q)
+    chosen = sel.measure
+    check_flags(chosen, flags)
     if not 1.0 <= settings.design_effect <= MAX_DESIGN_EFFECT:
         raise AnalysisInputError(f"the design effect {settings.design_effect!r} must lie between 1 (a simple random "
                                  f"sample) and {MAX_DESIGN_EFFECT:g}; 2 is a common value for a weighted, "
                                  "clustered survey")
-    available = months_available(tables, q.source, q.crime_types, q.crime_groups)
-    window = _baseline_window(settings, available, q.source)
+    available = sel.available
+    window = _baseline_window(settings, available, sel.source)
     n = len(month_range(*window))
     latest = latest_window(available, n, settings.latest_start, settings.latest_end)
     if latest[0] <= window[1]:
@@ -207,16 +211,15 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
     survey = replace(flags, n_per_quarter=flags.n_per_quarter / settings.design_effect)
     panel = borough_panel(tables, flags.trust_measure, n_per_quarter=survey.n_per_quarter)
     years = _trust_years(panel[0], window, latest, settings)
-    baseline = area_flags(tables, replace(q, start=window[0], end=window[1]),
-                          replace(survey, trust_period=years.baseline))
-    now = area_flags(tables, replace(q, start=latest[0], end=latest[1]), replace(survey, trust_period=years.latest))
+    baseline = area_flags(tables, sel.for_period(*window), replace(survey, trust_period=years.baseline))
+    now = area_flags(tables, sel.for_period(*latest), replace(survey, trust_period=years.latest))
     base_t, now_t = _frame(baseline), _frame(now)
-    index = tables.area_index(q.level).set_index("area_code")
+    index = sel.index.set_index("area_code")
     group = launch_groups(base_t, baseline, survey)
     before, after = (t[chosen.basis].to_numpy(dtype=float) for t in (base_t, now_t))
     has_data = ~(np.isnan(before) | np.isnan(after))
     members = group_members(group, has_data)
-    cluster = clusters_of(index, q.level)
+    cluster = clusters_of(index, sel.level)
     counted = chosen.basis == "count"
     changes = crime_changes(after, before, members, cluster)
     trusted = (base_t["trust"].notna() & now_t["trust"].notna()).to_numpy()
@@ -224,28 +227,27 @@ def plan_progress(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings,
           for frame in panel[1:]]
     weights, trust = trust_changes(members, index, trusted, tables.boroughs["area_code"].astype(str).tolist(),
                                    (at[0], at[1]), (at[2], at[3]))
-    months = series_months(tables, q, available)
-    monthly = monthly_basis(tables, q, chosen, base_t.index, months)
+    months = series_months(sel)
+    monthly = monthly_basis(tables, sel, base_t.index, months)
     trends = pre_trends(monthly, members, months, set(available), window[0], gap_months(window, latest))
     earlier = _earlier_window(window)
-    placebo = (_placebo(tables, q, survey, earlier, window, available, panel[0], before, cluster, chosen)
-               if effects else None)
+    placebo = _placebo(tables, sel, survey, earlier, window, panel[0], before, cluster) if effects else None
     selection = None
     if effects and counted and set(month_range(*earlier)) <= set(available) & set(months):
         positions = [months.index(m) for m in month_range(*earlier)]
         selection = selection_alone(monthly[:, positions].sum(axis=1), before, index["population"].to_numpy(float),
                                     cluster, members["cohort"], members["all_other"])
-    labels = group_labels(q.level)
+    labels = group_labels(sel.level)
     summary = _summary(members, changes, area_dispersion(after, before, members) if counted else {}, trust, trends,
                        selection, placebo, base_t, now_t, index, chosen, labels)
     missing = tuple(m for m in months if m not in set(available))
-    return Progress(q, flags, settings, _area_rows(base_t, now_t, index, group, chosen, has_data), summary,
+    return Progress(sel.query, flags, settings, _area_rows(base_t, now_t, index, group, chosen, has_data), summary,
                     crime_series(monthly, members, index, chosen, months, set(available)),
                     trust_series(weights, panel, months[0]), baseline, now, latest, years, trends, selection,
-                    placebo, missing, crime_label(tables, q), labels)
+                    placebo, missing, sel.crime_label, labels)
 
 
-def _baseline_window(settings: ProgressSettings, available: list[str], source: str) -> tuple[str, str]:
+def _baseline_window(settings: ProgressSettings, available: Sequence[str], source: str) -> tuple[str, str]:
     """The baseline window, checked against the months held."""
     window = (settings.baseline_start, settings.baseline_end)
     wanted = month_range(*window) if all(is_month(m) for m in window) else []
@@ -270,16 +272,16 @@ def _earlier_window(window: tuple[str, str]) -> tuple[str, str]:
     return shift_month(window[0], -n), shift_month(window[1], -n)
 
 
-def _placebo(tables: AnalysisTables, q: CrimeQuery, flags: FlagSettings, earlier: tuple[str, str],
-             window: tuple[str, str], available: list[str], ends: pd.DatetimeIndex, follow_up: np.ndarray,
-             cluster: np.ndarray, chosen: Measure) -> Placebo | None:
+def _placebo(tables: AnalysisTables, sel: ResolvedSelection, flags: FlagSettings, earlier: tuple[str, str],
+             window: tuple[str, str], ends: pd.DatetimeIndex, follow_up: np.ndarray,
+             cluster: np.ndarray) -> Placebo | None:
     """The rule applied to the window before the baseline, its cohort followed into the baseline window."""
-    if not set(month_range(*earlier)) <= set(available):
+    if not set(month_range(*earlier)) <= set(sel.available):
         return None
     year, _ = aligned_survey_year(earlier, ends)
-    then = area_flags(tables, replace(q, start=earlier[0], end=earlier[1]), replace(flags, trust_period=year))
+    then = area_flags(tables, sel.for_period(*earlier), replace(flags, trust_period=year))
     frame = _frame(then)
-    before = frame[chosen.basis].to_numpy(dtype=float)
+    before = frame[sel.measure.basis].to_numpy(dtype=float)
     members = group_members(launch_groups(frame, then, flags), ~(np.isnan(before) | np.isnan(follow_up)))
     if not members["cohort"].any() or not members["all_other"].any():
         return None
@@ -391,11 +393,12 @@ def best_series(tables: AnalysisTables,
     n = len(wanted)
     found: list[tuple[int, int, str, tuple[str, tuple[str, ...]]]] = []
     for rank, source in enumerate(SOURCES):
-        cube = tables.cube(source)
-        if not set(wanted) <= set(cube.months):
+        every = resolve_selection(tables, CrimeQuery(source=source))
+        if not set(wanted) <= set(every.cube.months):
             continue
-        for k, types in enumerate([(), *((t,) for t in cube.types)]):
-            held = months_available(tables, source, types, ())
+        singles = (resolve_selection(tables, CrimeQuery(source, crime_types=(t,))) for t in every.cube.types)
+        for k, selection in enumerate((every, *singles)):
+            types, held = selection.query.crime_types, selection.available
             after = sum(m > baseline[1] for m in held)
             if set(wanted) <= set(held) and after >= n:
                 found.append((0 if not types else 1, -after, f"{rank:03d}{k:05d}", (source, types)))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.periods import PLAN, month_range, shift_month
-from analysis.query import CrimeQuery, type_mask
+from analysis.query import ResolvedSelection
 from analysis.registry import PER, Measure
 from analysis.stats import poisson_rate_ci
 from analysis.tables import AnalysisTables
@@ -25,28 +25,28 @@ def group_value(chosen: Measure, count: float, harm: float, pop: float, km2: flo
     return float(values[chosen.id]) if pop > 0 and km2 > 0 else float("nan")
 
 
-def series_months(tables: AnalysisTables, q: CrimeQuery, available: list[str]) -> list[str]:
+def series_months(selection: ResolvedSelection) -> list[str]:
     """From two years before the launch (or the first month held) to the newest month, every month."""
+    available = selection.available
     first = min(available[0], shift_month(PLAN.launch_month, -24))
-    first = max(first, tables.cube(q.source).months[0])
+    first = max(first, selection.cube.months[0])
     return month_range(first, available[-1])
 
 
-def monthly_basis(tables: AnalysisTables, q: CrimeQuery, chosen: Measure, codes: pd.Index,
-             months: list[str]) -> np.ndarray:
+def monthly_basis(tables: AnalysisTables, selection: ResolvedSelection, codes: pd.Index,
+                  months: list[str]) -> np.ndarray:
     """Areas × months of the basis (crimes or harm), in ``codes`` order; NaN where the source lacks a month."""
-    cube = tables.cube(q.source)
-    mask = type_mask(cube, q.crime_types, q.crime_groups)
-    per_type = cube.harm_weights(mask) if chosen.basis == "harm" else mask.astype(float)
+    cube = selection.cube
+    per_type = selection.harm_weights if selection.measure.basis == "harm" else selection.count_weights
     ward_months = cube.counts @ per_type  # wards × cube months
     if tables.city_ward >= 0:
         ward_months[tables.city_ward, ~cube.city_months] = np.nan
-    if q.level == "borough":
+    if selection.level == "borough":
         level = np.zeros((len(tables.boroughs), ward_months.shape[1]))
         np.add.at(level, tables.ward_borough, ward_months)
     else:
         level = ward_months
-    rows = tables.area_index(q.level)["area_code"].astype(str)
+    rows = selection.index["area_code"].astype(str)
     at = pd.Index(cube.months).get_indexer(months)
     out = np.where(at >= 0, level[:, np.where(at >= 0, at, 0)], np.nan)
     return out[pd.Index(rows).get_indexer(codes.astype(str))]

@@ -8,12 +8,18 @@ periods, and the area index and populations at its level. The analysis functions
 entry points take that ``ResolvedQuery``, so none of them checks or resolves the query again,
 and the same bad input gives the same ``AnalysisInputError`` (naming the bad value and the
 allowed ones) wherever it arrives. Entry points accept either kind and call ``resolved``.
+
+It is done in two steps: ``resolve_selection`` resolves everything but the period into a
+``ResolvedSelection``, whose ``for_period`` checks a period and returns the ``ResolvedQuery``
+for it. ``resolve`` is the two in one; plan progress, which compares several windows of one
+selection, resolves the selection once (``selected``) and takes each window from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -75,8 +81,13 @@ class Period:
 
 
 @dataclass(frozen=True, eq=False)
-class ResolvedQuery:
-    """A checked query and everything worked out from it, made once by ``resolve``.
+class ResolvedSelection:
+    """A checked query without its period: what is counted, where, and the months it can be counted in.
+
+    Made once by ``resolve_selection``; ``for_period`` checks a period against it and returns
+    that window's ``ResolvedQuery`` without resolving anything again, so a caller comparing
+    windows of one selection (plan progress: the baseline, the latest window, the placebo's)
+    resolves the selection once.
 
     Attributes
     ----------
@@ -99,11 +110,6 @@ class ResolvedQuery:
         The names of the counted types, in cube order (groups and 'all' expanded).
     available
         Months in which the source publishes every counted type.
-    period
-        The query's period, checked against ``available``.
-    comparisons
-        'prev', 'year_ago', 'vs_2022' → (start, end) of the period compared with, or None
-        where not defined (whether the data covers one is ``span``'s answer).
     index
         The area index at the query's level (``AnalysisTables.area_index``).
     population, area_km2
@@ -119,8 +125,6 @@ class ResolvedQuery:
     harm_weights: np.ndarray
     crime_types: tuple[str, ...]
     available: tuple[str, ...]
-    period: Period
-    comparisons: dict[str, tuple[str, str] | None]
     index: pd.DataFrame
     population: np.ndarray
     area_km2: np.ndarray
@@ -135,7 +139,7 @@ class ResolvedQuery:
 
     @property
     def crime_label(self) -> str:
-        """The crime selection in words for sentences (see ``crime_label``)."""
+        """The crime selection in words for sentences: a type, a group, 'All crime' or 'Selected crime'."""
         return _label(self.query, self.crime_types)
 
     def span(self, start: str, end: str) -> Period | None:
@@ -148,6 +152,46 @@ class ResolvedQuery:
         if i0 is None or i1 is None or not self.cube.published[i0:i1 + 1][:, self.mask].all():
             return None
         return Period(start, end, i0, i1)
+
+    def for_period(self, start: str | None, end: str | None) -> ResolvedQuery:
+        """Return the resolved query for a period of this selection (ends as in ``CrimeQuery``).
+
+        Raises
+        ------
+        AnalysisInputError
+            For a malformed month, an empty range, or a month the selection is not published in
+            (checked here, as ``resolve`` does).
+        """
+        q = self.query
+        if (start, end) != (q.start, q.end):
+            q = replace(q, start=start, end=end)
+        period = _period(q, self.cube, self.available)
+        kept = {f.name: getattr(self, f.name) for f in fields(ResolvedSelection)}
+        return ResolvedQuery(**(kept | {"query": q}), period=period,
+                             comparisons=comparison_periods(period.start, period.end))
+
+
+@dataclass(frozen=True, eq=False)
+class ResolvedQuery(ResolvedSelection):
+    """A checked query and everything worked out from it (made once by ``resolve``): its selection and period.
+
+    Attributes
+    ----------
+    period
+        The query's period, checked against ``available``.
+    comparisons
+        'prev', 'year_ago', 'vs_2022' → (start, end) of the period compared with, or None
+        where not defined (whether the data covers one is ``span``'s answer).
+
+    The rest are ``ResolvedSelection``'s.
+    """
+
+    period: Period
+    comparisons: dict[str, tuple[str, str] | None]
+
+
+#: A resolved selection or query, kept as its own kind by ``_of_these``.
+_Resolved = TypeVar("_Resolved", bound=ResolvedSelection)
 
 
 def check_query(q: CrimeQuery) -> Measure:
@@ -187,18 +231,27 @@ def resolve(tables: AnalysisTables, q: CrimeQuery) -> ResolvedQuery:
         measure, source, crime types, crime groups, then the period (malformed month,
         empty range, or a month the selection is not published in).
     """
+    return resolve_selection(tables, q).for_period(q.start, q.end)
+
+
+def resolve_selection(tables: AnalysisTables, q: CrimeQuery) -> ResolvedSelection:
+    """Check a query and resolve everything but its period (ignored here), once: see ``ResolvedSelection``.
+
+    Raises
+    ------
+    AnalysisInputError
+        Naming the first bad value and the allowed ones: level, measure, source, crime
+        types, then crime groups.
+    """
     chosen = check_query(q)
     cube = tables.cube(q.source)
     mask = type_mask(cube, q.crime_types, q.crime_groups)
     mask.flags.writeable = False
-    available = _published_months(cube, mask)
-    period = _period(q, cube, available)
     index = tables.area_index(q.level)
-    return ResolvedQuery(
+    return ResolvedSelection(
         query=q, measure=chosen, smoothed=chosen.smoothed(q.smoothed, q.level), cube=cube, mask=mask,
         count_weights=_read_only(mask.astype(float)), harm_weights=_read_only(cube.harm_weights(mask)),
-        crime_types=_names(cube, mask), available=tuple(available),
-        period=period, comparisons=comparison_periods(period.start, period.end), index=index,
+        crime_types=_names(cube, mask), available=tuple(_published_months(cube, mask)), index=index,
         population=_read_only(index["population"].to_numpy(dtype=float, copy=True)),
         area_km2=_read_only(index["area_km2"].to_numpy(dtype=float, copy=True)))
 
@@ -212,12 +265,26 @@ def resolved(tables: AnalysisTables, q: CrimeQuery | ResolvedQuery) -> ResolvedQ
         For an invalid query, or a resolved query made from other tables (another store
         version): resolve the ``CrimeQuery`` again with these.
     """
-    if not isinstance(q, ResolvedQuery):
-        return resolve(tables, q)
-    if tables.cubes.get(q.source) is not q.cube:
+    return _of_these(tables, q) if isinstance(q, ResolvedQuery) else resolve(tables, q)
+
+
+def selected(tables: AnalysisTables, q: CrimeQuery | ResolvedSelection) -> ResolvedSelection:
+    """Return ``q``'s selection: a ``CrimeQuery`` through ``resolve_selection``, a resolved one as it is.
+
+    Raises
+    ------
+    AnalysisInputError
+        As ``resolved``.
+    """
+    return _of_these(tables, q) if isinstance(q, ResolvedSelection) else resolve_selection(tables, q)
+
+
+def _of_these(tables: AnalysisTables, r: _Resolved) -> _Resolved:
+    """``r`` itself, refused when it was resolved from other tables than these."""
+    if tables.cubes.get(r.source) is not r.cube:
         raise AnalysisInputError("this resolved query was made from other tables (another data version); "
                                  "resolve its CrimeQuery again with these tables")
-    return q
+    return r
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:
@@ -276,7 +343,7 @@ def months_available(tables: AnalysisTables, source: str, crime_types: Sequence[
     return _published_months(cube, type_mask(cube, crime_types, crime_groups))
 
 
-def _period(q: CrimeQuery, cube: CountCube, available: list[str]) -> Period:
+def _period(q: CrimeQuery, cube: CountCube, available: Sequence[str]) -> Period:
     """The query's period (the latest 12 months held when it names none), checked against ``available``."""
     if not available:
         raise AnalysisInputError(f"source {q.source!r} has no month with all of the selected crime types")
@@ -295,15 +362,6 @@ def _period(q: CrimeQuery, cube: CountCube, available: list[str]) -> Period:
         raise AnalysisInputError(f"month {missing[0]} is outside the data for source {q.source!r} and the selected "
                                  f"crime types (available: {month_runs(available)})")
     return Period(start, end, cube.months.index(start), cube.months.index(end))
-
-
-def crime_label(tables: AnalysisTables, q: CrimeQuery) -> str:
-    """Return the crime selection in words for sentences: a type, a group, 'All crime' or 'Selected crime'.
-
-    For a caller that holds only a ``CrimeQuery``; a ``ResolvedQuery`` has it as ``crime_label``.
-    """
-    cube = tables.cube(q.source)
-    return _label(q, _names(cube, type_mask(cube, q.crime_types, q.crime_groups)))
 
 
 def _label(q: CrimeQuery, types: tuple[str, ...]) -> str:
