@@ -15,10 +15,22 @@ import pytest
 import analysis.query as query_mod
 from analysis.crime import crime_measures
 from analysis.priorities import FlagSettings, area_flags, priority_base, priority_table
-from analysis.query import CrimeQuery, Period, ResolvedQuery, resolve, resolved
+from analysis.progress import plan_progress
+from analysis.query import (
+    CrimeQuery,
+    Period,
+    ResolvedQuery,
+    ResolvedSelection,
+    resolve,
+    resolve_selection,
+    resolved,
+    selected,
+)
 from analysis.tables import AnalysisTables
 from analysis.trends import area_trends, monthly_trend, monthly_trend_by_type
 from core.errors import AnalysisInputError, CrimeTrustError
+from tests.test_progress import Q as PROGRESS_Q
+from tests.test_progress import progress_tables
 from tests.tiny import B1, BURGLARY, CITY, LONDON, NFIB, ROBBERY, W1, W4, tiny_tables
 
 REPO = Path(__file__).resolve().parent.parent
@@ -158,8 +170,65 @@ def test_the_query_is_resolved_once_per_call(tiny: AnalysisTables, monkeypatch: 
     assert (made[0], cubes[0], checks[0], masks[0]) == (2, 2, 2, 2)
 
 
-#: Modules below the entry points: they take a ResolvedQuery and must not resolve a query themselves.
-BELOW = ("analysis/crime.py", "analysis/priorities.py", "analysis/trends.py")
+def test_plan_progress_resolves_its_selection_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One selection, then one resolved query per window (baseline, latest, the placebo's), none resolved again."""
+    tables = progress_tables()
+    selections = _count_calls(monkeypatch, ResolvedSelection, "__init__")
+    windows = _count_calls(monkeypatch, ResolvedQuery, "__init__")
+    cubes = _count_calls(monkeypatch, AnalysisTables, "cube")
+    checks = _count_calls(monkeypatch, query_mod, "check_query")
+    masks = _count_calls(monkeypatch, query_mod, "type_mask")
+    progress = plan_progress(tables, PROGRESS_Q, FlagSettings())
+    assert progress.placebo is not None  # three windows: the baseline, the latest and the placebo's
+    assert (selections[0], windows[0], cubes[0], checks[0], masks[0]) == (1, 3, 1, 1, 1)
+    plan_progress(tables, PROGRESS_Q, FlagSettings(), effects=False)
+    assert (selections[0], windows[0], cubes[0], checks[0], masks[0]) == (2, 5, 2, 2, 2)
+    selection = resolve_selection(tables, replace(PROGRESS_Q, measure="count"))
+    again = plan_progress(tables, selection, FlagSettings())  # already resolved: only its windows are made
+    assert (selections[0], windows[0], cubes[0], checks[0], masks[0]) == (3, 8, 3, 3, 3)
+    assert again.query is selection.query
+
+
+@pytest.mark.parametrize("measure_id", ["rate", "count", "harm", "density"])
+def test_plan_progress_takes_a_resolved_selection_with_the_same_result(measure_id: str) -> None:
+    tables, q = progress_tables(), replace(PROGRESS_Q, measure=measure_id)
+    asked, given = (plan_progress(tables, x, FlagSettings()) for x in (q, resolve_selection(tables, q)))
+    for name in ("areas", "summary", "crime_series", "trust_series"):
+        pd.testing.assert_frame_equal(getattr(asked, name), getattr(given, name))
+    assert (asked.query, asked.crime_words, asked.latest) == (given.query, given.crime_words, given.latest)
+
+
+def test_for_period_is_resolve_with_that_period(tiny: AnalysisTables) -> None:
+    q = CrimeQuery(crime_types=(BURGLARY, ROBBERY), measure="count")
+    selection = resolve_selection(tiny, q)
+    assert not isinstance(selection, ResolvedQuery) and selection.available == resolve(tiny, q).available
+    window = selection.for_period("2024-02", "2024-04")
+    direct = resolve(tiny, replace(q, start="2024-02", end="2024-04"))
+    assert window.query == direct.query and window.period == direct.period
+    assert window.comparisons == direct.comparisons and window.cube is selection.cube
+    assert window.mask is selection.mask and window.population is selection.population
+    assert selection.for_period(None, None).query is q  # the query's own period: the query as asked
+    pd.testing.assert_frame_equal(crime_measures(tiny, window).areas, crime_measures(tiny, direct).areas)
+    with pytest.raises(AnalysisInputError, match="month 2023-11 is outside the data for source 'mps_ward'"):
+        selection.for_period("2023-11", "2024-02")
+    with pytest.raises(AnalysisInputError, match="start month 2024-03 is after end month 2024-01"):
+        selection.for_period("2024-03", "2024-01")
+
+
+def test_selected_passes_a_selection_through_and_refuses_other_tables(tiny: AnalysisTables) -> None:
+    selection = resolve_selection(tiny, CrimeQuery())
+    window = selection.for_period(None, None)
+    assert selected(tiny, selection) is selection and selected(tiny, window) is window
+    with pytest.raises(AnalysisInputError, match="made from other tables"):
+        selected(tiny_tables(), selection)
+    with pytest.raises(AnalysisInputError, match="unknown crime type 'Nonsense'"):
+        selected(tiny, CrimeQuery(crime_types=("Nonsense",)))
+
+
+#: Modules below the entry points: they take a ResolvedQuery (plan progress: a ResolvedSelection) and must
+#: not resolve a query themselves.
+BELOW = ("analysis/crime.py", "analysis/priorities.py", "analysis/trends.py",
+         *sorted(str(p.relative_to(REPO)) for p in (REPO / "analysis").glob("progress*.py")))
 RESOLVING = re.compile(r"\b(check_query|type_mask|months_available|crime_label\(tables|\.cube\()")
 
 
