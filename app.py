@@ -4,6 +4,8 @@ import streamlit as st
 
 from analysis.registry import MEASURES
 from ui import data, maps, state, widgets
+from ui.area_map import area_map
+from ui.map_payload import area_styles
 
 view = state.sidebar()
 q = view.query
@@ -32,9 +34,11 @@ with left:
     widgets.area_trend_chart(data.trend(q).assign(area="London"), y_label, y=y, large=view.meeting)
     st.subheader("Where the flagged areas are")
     rows = maps.map_rows(table, colouring="bivariate", measure_label=label, level=q.level)
-    deck = maps.area_deck(rows, data.display_geometry(q.level), data.borough_lines(),
-                          flagged=flagged["area_code"].astype(str).tolist(), view=maps.SMALL_VIEW)
-    st.pydeck_chart(deck, key="overview_map", height=420)
+    shapes = data.map_shapes(q.level)
+    styles = area_styles(rows, shapes, flagged=flagged["area_code"].astype(str).tolist())
+    if opened := area_map(shapes, styles, key="overview_map", height=420, outlines=data.map_shapes("borough"),
+                          large=view.meeting, label=f"Map of London {q.level}s by crime and trust"):
+        state.open_profile(opened)
 with right:
     widgets.bivariate_legend(large=view.meeting)
     st.subheader("Top flagged areas")

@@ -1,6 +1,8 @@
 import streamlit as st
 
 from ui import data, maps, state, widgets
+from ui.area_map import area_map
+from ui.map_payload import area_styles
 
 view = state.sidebar(colouring=True, area=True)
 q = view.query
@@ -16,27 +18,27 @@ table = result.table
 label = view.measure_label
 rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
-geometry = data.display_geometry(q.level)
-map_view, focus = maps.LONDON_VIEW, None
+box = None
 if borough:  # zoom to the borough; areas outside it are set back and not ringed
     inside = data.areas_in(q.level, borough)
     rows, flagged = maps.dim_outside(rows, inside), [c for c in flagged if c in set(inside)]
     focus = data.display_geometry("borough").get(borough)
-    map_view = maps.fit_view(maps.bounds([focus])) if focus else map_view
+    box = maps.bounds([focus]) if focus else None
 
 with st.sidebar:
     st.header("Individual crimes")
     show_points = st.checkbox("Show individual crimes (hexagons)", key="points")
-points_layer = None
+points = None
 if show_points:
-    points_layer, note = data.street_layer(result.crime.start, result.crime.end)
+    points, note = data.street_points(result.crime.start, result.crime.end)
     st.caption(note)
 
 map_col, legend_col = st.columns([4, 1.3] if not view.meeting else [3, 2])
 with map_col:
-    deck = maps.area_deck(rows, geometry, data.borough_lines(), flagged=flagged, selected=view.area,
-                          extra_layers=[points_layer] if points_layer else [], view=map_view, focus=focus)
-    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=640)
+    shapes = data.map_shapes(q.level)
+    clicked = area_map(shapes, area_styles(rows, shapes, flagged=flagged, selected=view.area), key="map",
+                       height=640, outlines=data.map_shapes("borough"), focus=borough, view=box, points=points,
+                       large=view.meeting, label=f"Map of London {q.level}s: {label}")
 with legend_col:
     if view.colouring == "bivariate":
         widgets.bivariate_legend(large=view.meeting)
@@ -58,6 +60,5 @@ for note in (result.crime.connect_note, result.crime.daytime_note):
     if note:
         st.caption(note)
 
-clicked = maps.selected_code(event)
-if clicked and clicked != view.area:
+if clicked:
     state.open_profile(clicked)

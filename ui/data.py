@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 from libpysal.weights import W
 
@@ -38,6 +37,7 @@ from data_sources.settings import get_settings
 from data_sources.store import CURRENT, DataHandle, lease_version, open_data, open_snapshot
 from geo.london import LONDON_CODE
 from ui import style
+from ui.map_payload import Shapes, encode_shapes, points_payload
 
 
 @dataclass(frozen=True)
@@ -172,9 +172,19 @@ def display_geometry(level: str) -> dict[str, dict]:
         raise
 
 
-def borough_lines() -> list[dict]:
-    """Return borough outlines as GeoJSON features without properties (map context)."""
-    return [{"type": "Feature", "geometry": g, "properties": {}} for g in display_geometry("borough").values()]
+@st.cache_resource(show_spinner=False)
+def _shapes(key: str, level: str) -> Shapes:
+    return encode_shapes(_geometry(key, level), tables().area_names(level))
+
+
+def map_shapes(level: str) -> Shapes:
+    """Return a level's shapes encoded for the map component (once per data version, shared)."""
+    data = loaded()
+    try:
+        return _shapes(data.key, level)
+    except StoreError as e:
+        _reopen_after(e)
+        raise
 
 
 # --- analysis tables and what pages derive from them ----------------------------------------------
@@ -384,8 +394,8 @@ def trust_periods(measure_id: str) -> list[str]:
         return [f"{t:%Y-%m-%d}" for t in trust_mod.trust_periods(tables(), measure_id)]
 
 
-def street_layer(start: str, end: str) -> tuple[pdk.Layer | None, str]:
-    """Return a layer of individual crimes (binned ~500 m squares) and a note on what it shows."""
+def street_points(start: str, end: str) -> tuple[dict | None, str]:
+    """Return individual crimes (binned ~500 m squares) as a map layer, and a note on what it shows."""
     handle = loaded().handle
     months_with_rows = [m for m in handle.street_months() if start <= m <= end]
     if not months_with_rows:
@@ -394,9 +404,7 @@ def street_layer(start: str, end: str) -> tuple[pdk.Layer | None, str]:
                       else "The store has no street-level rows for these months.")
     with shown_errors():
         bins = _street_bins(loaded().key, tuple(months_with_rows))
-    layer = pdk.Layer("ScatterplotLayer", id="crimes", data=bins, get_position=["lon", "lat"], get_radius=230,
-                      get_fill_color="fill", opacity=0.8, stroked=False, pickable=False)
-    return layer, (f"Squares of about 500 m: {int(bins['n'].sum()):,} police.uk street-level crimes with a location, "
+    return points_payload(bins, radius_m=230), (f"Squares of about 500 m: {int(bins['n'].sum()):,} police.uk street-level crimes with a location, "
                    f"{months_with_rows[0]}–{months_with_rows[-1]} (brighter = more).")
 
 
