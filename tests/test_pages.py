@@ -40,8 +40,13 @@ def param(at: AppTest, key: str) -> str:
     return value[0] if isinstance(value, list) else value
 
 
-def deck_json(at: AppTest) -> str:
-    return at.get("deck_gl_json_chart")[0].proto.json
+def map_data(at: AppTest) -> dict:
+    """What the first area map of a run was sent (``ui.area_map``)."""
+    return json.loads(at.get("bidi_component")[0].proto.json)
+
+
+def map_bytes(at: AppTest) -> int:
+    return len(at.get("bidi_component")[0].proto.json)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -57,7 +62,10 @@ def test_map_page_controls():
     flagged = int(at.metric[0].value)
     assert flagged > 0
     assert "trust is the borough figure" in texts(at)
-    assert len(deck_json(at)) < 1_500_000
+    first = map_data(at)
+    assert first["shapes"] and len(first["fill"]) == len(first["tips"]["areas"])
+    at.run()  # a rerun sends styles only: the session's browser holds the shapes
+    assert map_data(at)["shapes"] == {} and map_bytes(at) < 100_000
     at.radio(key="level").set_value("borough").run()
     assert not at.exception
     assert int(at.metric[0].value) < flagged
@@ -313,22 +321,23 @@ def test_bad_upload_is_a_clear_error():
 
 
 def test_ward_names_reach_tooltips_only_as_data():
-    """Names go into the data fields the renderer escapes, never into the tooltip's HTML template.
+    """Names travel as data fields the component shows with textContent, never inside markup.
 
-    That the renderer escapes them is checked in Chromium (tests/test_browser.py).
+    That the browser shows them as text is checked in Chromium (tests/test_browser.py).
     """
     from tests.fixtures.markup_area import MARKUP as evil
     from tests.fixtures.markup_area import markup_area_table
     from ui import maps
+    from ui.map_payload import area_styles, encode_shapes
 
     rows = maps.map_rows(markup_area_table(), colouring="bivariate", measure_label="rate", level="ward")
-    geometry = {"W1": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}}
-    deck = maps.area_deck(rows, geometry, [])
-    assert deck._tooltip == maps.TOOLTIP and evil not in json.dumps(maps.TOOLTIP)  # pydeck keeps it apart
-    spec = json.loads(deck.to_json())
-    (feature,) = next(layer for layer in spec["layers"] if layer["id"] == maps.AREA_LAYER)["data"]
-    assert feature["properties"]["n"] == evil
-    assert f"Borough: {evil}" in feature["properties"]["t"].split("\n")
+    shapes = encode_shapes({"W1": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}},
+                           {"W1": evil})
+    styles = area_styles(rows, shapes)
+    assert shapes.payload["names"] == [evil]
+    tips = styles["tips"]
+    lines = dict(zip(tips["layouts"][0], (tips["values"][i] for i in tips["areas"][0][1:]), strict=True))
+    assert lines["Borough"] == evil
 
 
 def test_palettes_distinguishable_under_colour_blindness():
@@ -550,34 +559,25 @@ def test_rebuild_button_only_with_a_store(fake_store, monkeypatch):
     assert "Store rebuilt now." in [s.value for s in at.success]
 
 
-def test_flagged_outline_is_cased_black_and_white():
-    import json
-
+def test_flagged_areas_are_ringed():
     from ui import style
 
     at = run("pages/1_Map.py")
-    spec = json.loads(deck_json(at))
-    layers = {layer["id"]: layer for layer in spec["layers"]}
-    flagged = [f for f in layers["areas"]["data"] if f["properties"].get("f")]
-    assert flagged and all(f["properties"]["lc"] == [0, 0, 0] for f in flagged)
-    assert len(layers["flagged"]["data"]) == len(flagged) == int(at.metric[0].value)
-    assert layers["flagged"]["getLineColor"] == [255, 255, 255]
+    sent = map_data(at)
+    assert len(sent["ring"]) == int(at.metric[0].value) > 0
     palette = {tuple(c) for row in style.BIVARIATE for c in row} | set(style.SEQUENTIAL)
     assert style.FLAG_OVER not in palette and style.SELECTED not in palette
-    assert len(deck_json(at)) < 1_500_000
 
 
 def test_map_hotspot_colouring():
-    import json
-
     from ui import style
 
     at = run("pages/1_Map.py", colour="hotspot")
     assert not at.exception
     assert "Hot spots (Getis-Ord Gi" in texts(at)
-    fills = {tuple(f["properties"]["fill"]) for f in json.loads(deck_json(at))["layers"][0]["data"]}
-    assert style.HOTSPOT["hot"] in fills
-    assert "Hot spot (Gi*)" in deck_json(at)
+    sent = map_data(at)
+    assert "#{:02x}{:02x}{:02x}".format(*style.HOTSPOT["hot"]) in sent["palette"]
+    assert any("Hot spot (Gi*)" in layout for layout in sent["tips"]["layouts"])
     at.radio(key="level").set_value("borough").run()
     assert not at.exception
 
@@ -744,20 +744,18 @@ def test_priority_areas_borough_filter_lists_only_that_boroughs_flagged_areas():
 def test_map_zooms_to_the_borough_and_sets_back_the_rest():
     from ui import data, maps
 
-    spec = json.loads(deck_json(run("pages/1_Map.py", borough=LAMBETH)))
-    london = json.loads(deck_json(run("pages/1_Map.py")))
-    west, south, east, north = maps.bounds([data.display_geometry("borough")[LAMBETH]])
-    view = spec["initialViewState"]
-    assert west < view["longitude"] < east and south < view["latitude"] < north
-    assert view["zoom"] > london["initialViewState"]["zoom"] + 1
-    layers = {layer["id"]: layer for layer in spec["layers"]}
+    at = run("pages/1_Map.py", borough=LAMBETH)
+    sent, london = map_data(at), map_data(run("pages/1_Map.py"))
+    assert sent["view"] == pytest.approx(list(maps.bounds([data.display_geometry("borough")[LAMBETH]])))
+    assert london["view"] is None and london["focus"] == -1
+    assert data.map_shapes("borough").codes[sent["focus"]] == LAMBETH
+    codes = data.map_shapes("ward").codes
     inside = set(data.areas_in("ward", LAMBETH))
-    for feature in layers["areas"]["data"]:
-        fill = feature["properties"]["fill"]
-        assert (len(fill) == 3) == (feature["properties"]["code"] in inside)
-        assert len(fill) == 3 or fill[3] == maps.DIMMED_ALPHA
-    assert "focus" in layers and "focus" not in {layer["id"] for layer in london["layers"]}
-    ringed = {f["properties"]["code"] for f in layers["areas"]["data"] if f["properties"].get("f")}
+    for code, colour in zip(codes, sent["fill"], strict=True):
+        fill = sent["palette"][colour]
+        assert (len(fill) == 7) == (code in inside), code           # #rrggbb inside, #rrggbbaa outside
+        assert len(fill) == 7 or int(fill[7:], 16) == maps.DIMMED_ALPHA
+    ringed = {codes[i] for i in sent["ring"]}
     assert ringed and ringed <= inside
 
 

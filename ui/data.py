@@ -404,8 +404,9 @@ def street_points(start: str, end: str) -> tuple[dict | None, str]:
                       else "The store has no street-level rows for these months.")
     with shown_errors():
         bins = _street_bins(loaded().key, tuple(months_with_rows))
-    return points_payload(bins, radius_m=230), (f"Squares of about 500 m: {int(bins['n'].sum()):,} police.uk street-level crimes with a location, "
-                   f"{months_with_rows[0]}–{months_with_rows[-1]} (brighter = more).")
+    return points_payload(bins, radius_m=230), (
+        f"Squares of about 500 m: {int(bins['n'].sum()):,} police.uk street-level crimes with a location, "
+        f"{months_with_rows[0]}–{months_with_rows[-1]} (brighter = more).")
 
 
 @st.cache_data(show_spinner="Reading individual crimes…", max_entries=8)

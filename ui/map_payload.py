@@ -97,8 +97,11 @@ def area_styles(rows: pd.DataFrame, shapes: Shapes, *, flagged: Iterable[str] = 
     --------
     >>> shapes = encode_shapes({c: {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 1]]]} for c in "AB"}, {})
     >>> rows = pd.DataFrame({"area_code": ["B"], "fill": [(255, 0, 0)], "tip": [[("Rate", "1.0")]]})
-    >>> area_styles(rows, shapes, flagged=["B"])
-    {'palette': ['#ff0000'], 'fill': [-1, 0], 'ring': [1], 'selected': -1, 'tips': {'layouts': [['Rate']], 'values': ['1.0'], 'areas': [[], [0, 0]]}}
+    >>> styles = area_styles(rows, shapes, flagged=["B"])
+    >>> styles["palette"], styles["fill"], styles["ring"], styles["selected"]
+    (['#ff0000'], [-1, 0], [1], -1)
+    >>> styles["tips"]
+    {'layouts': [['Rate']], 'values': ['1.0'], 'areas': [[], [0, 0]]}
     """
     where = shapes.position()
     palette: dict[str, int] = {}
