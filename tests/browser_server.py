@@ -175,20 +175,13 @@ RUN_DONE_JS = """(mark) => {
 
 IDLE_SELECTOR = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
-#: The deck.gl instance behind the first map on the page (found through React's fiber of the
-#: DeckGL component), so a test can project a lon/lat to a pixel and pick what is drawn there.
-FIND_DECK_JS = """() => {
-  const w = document.querySelector('#deckgl-wrapper');
-  if (!w) return false;
-  const key = Object.keys(w).find(k => k.startsWith('__reactFiber'));
-  for (let f = w[key]; f; f = f.return) {
-    for (let h = f.memoizedState; h && typeof h === 'object' && 'memoizedState' in h; h = h.next) {
-      const s = h.memoizedState;
-      if (s && s.current && s.current.deck) { window.__deck = s.current.deck; return true; }
-    }
-  }
-  return false;
-}"""
+#: The first area map on the page (ui/area_map.js registers each in ``window.__lctAreaMaps``).
+MAP_JS = "() => [...(window.__lctAreaMaps || [])].find(m => m.areas && m.wrap.isConnected)"
+#: The pixel (from the map's top left) where the first area map draws a lon/lat, or null.
+PROJECT_JS = "([lon, lat]) => { const m = (" + MAP_JS + ")(); return m ? m.project(lon, lat) : null; }"
+#: The first area map's view: centre lon/lat, zoom and how many times it has drawn.
+VIEW_JS = "() => { const m = (" + MAP_JS + ")(); return m ? m.view() : null; }"
+MAP_SELECTOR = ".map canvas"
 
 
 def flat_colour_stats(png: bytes) -> tuple[float, int]:

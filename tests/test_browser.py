@@ -25,10 +25,12 @@ import pytest
 from tests.browser_server import (
     ARTIFACTS,
     BROWSER_TEST_MARKS,
-    FIND_DECK_JS,
     IDLE_SELECTOR,
+    MAP_SELECTOR,
+    PROJECT_JS,
     ROOT,
     RUN_DONE_JS,
+    VIEW_JS,
     WATCH_RUNS_JS,
     Server,
     cli_args_from_url,
@@ -104,9 +106,9 @@ def _act(page, action, *, timeout_s: float = 30) -> float:
 
 
 def _map_drawn(page, name: str, *, timeout_s: float = 30) -> None:
-    """Wait until the first deck.gl map shows a picture (not one flat colour) and save it; fail if it never does."""
-    chart = page.locator('[data-testid="stDeckGlJsonChart"]').first
-    chart.locator("canvas#deckgl-overlay").wait_for()
+    """Wait until the first area map shows a picture (not one flat colour) and save it; fail if it never does."""
+    chart = page.locator(MAP_SELECTOR).first
+    chart.wait_for()
     deadline = time.monotonic() + timeout_s
     while True:
         png = chart.screenshot()
@@ -169,13 +171,13 @@ def test_page_shows_title_banner_and_map(page, server, path):
 def test_offence_group_change_updates_map(page, server):
     _open(page, server, "Map")
     _map_drawn(page, "Map-all-offences")
-    before = page.locator('[data-testid="stDeckGlJsonChart"]').first.screenshot()
+    before = page.locator(MAP_SELECTOR).first.screenshot()
     flagged_before = page.locator('[data-testid="stMetric"]').filter(has_text="Flagged areas").inner_text()
     _act(page, lambda: _multiselect_pick(page, "Offence groups", "BURGLARY"))
     assert parse_qs(urlsplit(page.url).query).get("groups") == ["BURGLARY"]
     assert "BURGLARY" in page.locator('[data-testid="stMultiSelect"]').filter(has_text="Offence groups").inner_text()
     _map_drawn(page, "Map-burglary")
-    after = page.locator('[data-testid="stDeckGlJsonChart"]').first.screenshot()
+    after = page.locator(MAP_SELECTOR).first.screenshot()
     flagged_after = page.locator('[data-testid="stMetric"]').filter(has_text="Flagged areas").inner_text()
     assert after != before or flagged_after != flagged_before, "the map did not change with the offence group"
     # The measure too: harm is labelled in the caption under the map.
@@ -207,26 +209,18 @@ def _target_ward() -> tuple[str, str, float, float]:
 
 
 def test_click_ward_opens_its_profile(page, server):
+    """A real mouse click on a ward (software graphics, no handler called by hand) opens its profile."""
     code, name, lon, lat = _target_ward()
     _open(page, server, "Map")
     _map_drawn(page, "Map-before-click")
-    assert page.evaluate(FIND_DECK_JS), "deck.gl instance not found"
-    x, y = page.evaluate("([lon, lat]) => window.__deck.getViewports()[0].project([lon, lat])", [lon, lat])
-    picked = page.evaluate("([x, y]) => { const i = window.__deck.pickObject({x, y}); "
-                           "return i && i.object ? i.object.properties.code : null; }", [x, y])
-    assert picked == code, f"the map draws {picked} where {name} ({code}) should be"
-    box = page.locator("canvas#deckgl-overlay").first.bounding_box()
-    how = "mouse click"
-    mark = page.evaluate(WATCH_RUNS_JS)
+    x, y = page.evaluate(PROJECT_JS, [lon, lat])
+    box = page.locator(MAP_SELECTOR).first.bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    tip = page.locator(".map .tip")
+    tip.wait_for()
+    assert tip.inner_text().startswith(name), tip.inner_text()   # the ward under the pointer
+    page.screenshot(path=str(SHOTS / "Map-hover-before-click.png"))
     page.mouse.click(box["x"] + x, box["y"] + y)
-    try:
-        page.wait_for_function(RUN_DONE_JS, arg=mark, timeout=5000)
-    except playwright_api.TimeoutError:
-        # Software WebGL (SwiftShader, no GPU) takes ~1 s per pick, so deck.gl's tap recogniser
-        # (press shorter than 250 ms) never sees a click here. Hand the same pick to the chart's
-        # own click handler: Streamlit's selection → rerun → the page's switch to the profile.
-        how = "deck onClick with a real pick (tap too slow under software WebGL)"
-        page.evaluate("([x, y]) => window.__deck.props.onClick(window.__deck.pickObject({x, y}), {})", [x, y])
     page.wait_for_url("**/Area_profile**", timeout=TIMEOUT_MS)
     page.wait_for_selector(IDLE_SELECTOR)
     page.get_by_role("heading", name=name, exact=True).wait_for()
@@ -234,7 +228,26 @@ def test_click_ward_opens_its_profile(page, server):
     assert page.locator("h1").first.inner_text().strip() == "Area profile"
     page.screenshot(path=str(SHOTS / "Area_profile-from-map-click.png"), full_page=True)
     (ARTIFACTS / "browser-click.json").write_text(json.dumps({"ward": code, "name": name, "pixel": [x, y],
-                                                              "how": how}, indent=1))
+                                                              "how": "mouse click"}, indent=1))
+
+
+def test_keyboard_moves_between_areas_and_enter_opens_the_profile(page, server):
+    _open(page, server, "")   # the Overview's map
+    _map_drawn(page, "Overview-before-keys")
+    page.locator(".map").first.focus()
+    live, shown = page.locator(".map .sr-only").first, page.locator(".map .tip b").first
+    shown.wait_for()
+    first = shown.text_content()
+    assert live.text_content().startswith(first)   # announced to screen readers too
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("([e, t]) => e.textContent !== t", arg=[shown.element_handle(), first])
+    name = shown.text_content()
+    assert name and live.text_content().startswith(name)
+    page.screenshot(path=str(SHOTS / "Overview-keyboard-focus.png"))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/Area_profile**", timeout=TIMEOUT_MS)
+    page.wait_for_selector(IDLE_SELECTOR)
+    page.get_by_role("heading", name=name, exact=True).wait_for()
 
 
 def test_meeting_mode_large_type_and_no_controls(page, server):
@@ -296,15 +309,12 @@ def test_tooltip_shows_data_as_text_not_markup(browser, tmp_path):
         dialogs: list[str] = []
         pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         pg.goto(srv.url)
-        canvas = pg.locator("canvas").first
+        canvas = pg.locator(MAP_SELECTOR).first
         canvas.wait_for(timeout=TIMEOUT_MS)
         box = canvas.bounding_box()
-        tooltip = pg.locator(".deck-tooltip")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not tooltip.inner_text().strip():
-            for dx in (0, 20, -20):  # hovering needs a few moves while deck.gl picks without a GPU
-                pg.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dx)
-                time.sleep(0.5)
+        pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        tooltip = pg.locator(".map .tip")
+        tooltip.wait_for()
         text = tooltip.inner_text()
         shown = tooltip.inner_html()
         pg.screenshot(path=str(SHOTS / "tooltip-escaping.png"))
@@ -466,9 +476,8 @@ def test_map_zooms_to_the_chosen_borough(page, server):
 
     _open(page, server, "Map", f"borough={LAMBETH}")
     _map_drawn(page, "Map-Lambeth")  # fails when the map stays blank
-    assert page.evaluate(FIND_DECK_JS), "deck.gl instance not found"
-    centre, zoom = page.evaluate("() => { const v = window.__deck.getViewports()[0]; "
-                                 "return [[v.longitude, v.latitude], v.zoom]; }")
+    view = page.evaluate(VIEW_JS)
+    centre, zoom = (view["lon"], view["lat"]), view["zoom"]
     boroughs = open_snapshot(SNAPSHOT).read("boroughs_display").set_index("area_code")
     assert boroughs.loc[LAMBETH, "geometry"].contains(Point(centre)), centre
     assert zoom > 10.5, zoom   # London whole is 9.2

@@ -163,6 +163,15 @@ class AreaMap {
     return [(x - this.cam.cx) * s + this.wrap.clientWidth / 2, (y - this.cam.cy) * s + this.wrap.clientHeight / 2];
   }
 
+  // Where a lon/lat is drawn (px from the map's top left), and the view: for tests and the benchmark.
+  project(lon, lat) { return this.toScreen(mercX(lon), mercY(lat)); }
+
+  view() {
+    const y = 0.5 - this.cam.cy / WORLD;
+    const lat = (2 * Math.atan(Math.exp(y * 2 * Math.PI)) - Math.PI / 2) * 180 / Math.PI;
+    return { lon: this.cam.cx / WORLD * 360 - 180, lat, zoom: this.cam.zoom, drawn: this.drawn || 0 };
+  }
+
   draw() {
     const { ctx, areas, data } = this;
     if (!areas || !this.cam) return;
@@ -207,6 +216,7 @@ class AreaMap {
     if (this.cursor >= 0 && this.focused) {
       stroke([this.cursor], "#000000", 3);
     }
+    this.drawn = (this.drawn || 0) + 1;
   }
 
   drawPoints() {
