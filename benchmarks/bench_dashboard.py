@@ -4,8 +4,9 @@
    snapshot's figure and a warm second render (new session, shared caches) as baselines.
 2. A filter change (≤ 300 ms): median of 20 reruns changing the measure and offence group by
    widget key; the first change of each value (cache miss) is reported beside it.
-3. The map's JSON as sent to the browser (≤ 1.5 MB): the ``deck_gl_json_chart`` element's
-   JSON in the AppTest tree, for the ward 3×3 map, the ward choropleth and the borough map.
+3. The map's JSON as sent to the browser (≤ 1.5 MB): the area map component's data in the
+   AppTest tree, for the ward 3×3 map (the session's first, with the shapes), then the ward
+   choropleth and the borough map (reruns: styles only).
 4. Memory for one session (≤ 600 MB, flat): RSS after each of 50 reruns in one long-lived
    process; first, last, peak and the least-squares slope.
 
@@ -68,7 +69,7 @@ def part_first_render() -> dict:
 
 
 def _deck_bytes(at) -> int:
-    return len(at.get("deck_gl_json_chart")[0].proto.json.encode())
+    return len(at.get("bidi_component")[0].proto.json.encode())
 
 
 def part_filter_and_json() -> dict:

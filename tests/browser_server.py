@@ -94,8 +94,11 @@ def _healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def running_app(store_dir: Path, *, log_dir: Path | None = None, timeout_s: float = 60,
-                script: str = "app.py") -> Iterator[Server]:
-    """Start the app (or another ``script``) against ``store_dir``, yield the server, stop it, fail on a traceback."""
+                script: str = "app.py", root: Path = ROOT) -> Iterator[Server]:
+    """Start the app (or another ``script``) against ``store_dir``, yield the server, stop it, fail on a traceback.
+
+    ``root`` is the checkout to run from (another one lets a benchmark compare versions).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_dir = log_dir or store_dir.parent
@@ -108,7 +111,7 @@ def running_app(store_dir: Path, *, log_dir: Path | None = None, timeout_s: floa
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True)
     server = Server(url, proc, stderr_path)
     try:

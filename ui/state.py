@@ -189,6 +189,8 @@ def meeting_toggle() -> bool:
     on = st.toggle("Meeting mode (large type, no controls)", key="meeting",
                    help="For a projected screen. Also reachable with ?meeting=1 in the link.")
     _write({"meeting": on})
+    if not on:  # meeting mode sets its own, higher contrast
+        style.apply_base_css()
     style.apply_meeting_mode(on)
     return on
 
