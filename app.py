@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analysis.registry import MEASURES
-from ui import data, maps, state, widgets
+from ui import data, state, widgets
 from ui.area_map import area_map
 from ui.map_payload import area_styles
 
@@ -33,7 +33,7 @@ with left:
     st.subheader(f"Crime by month, London ({y_label})")
     widgets.area_trend_chart(data.trend(q).assign(area="London"), y_label, y=y, large=view.meeting)
     st.subheader("Where the flagged areas are")
-    rows = maps.map_rows(table, colouring="bivariate", measure_label=label, level=q.level)
+    rows = data.map_rows(result, q, view.flags, colouring="bivariate", label=label)
     shapes = data.map_shapes(q.level)
     styles = area_styles(rows, shapes, flagged=flagged["area_code"].astype(str).tolist())
     if opened := area_map(shapes, styles, key="overview_map", height=420, outlines=data.map_shapes("borough"),

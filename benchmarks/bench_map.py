@@ -10,14 +10,16 @@ In one run, alternating round by round (the machine is shared and noisy; medians
 For each, in a fresh browser context: **first draw**, from ``page.goto`` to pixels settled,
 then **redraw** after a crime-type change (the app: BURGLARY in Offence groups; pydeck:
 Burglary in its Crime type box), from the option's click to pixels settled. Settled means:
-the script is idle, the map box's screenshot is not blank (colour variance > 200, > 20
+the map box's screenshot is not blank (colour variance > 200, > 20
 colours), differs from the one before the change, nothing covers its centre or four inner
-points, and three screenshots in a row over at least 0.5 s are identical; the time reported
-is the end of the first of those. Screenshots are JPEG clips of the page (about 0.05 s each
+points, and three screenshots in a row over at least 0.5 s are identical, the last taken
+after the script finished; the time reported is the end of the first of those (the rest of
+the page may still be updating then; the time to the script's end is reported beside it).
+Screenshots are JPEG clips of the page (about 0.05 s each
 here, the resolution; identical pixels give identical bytes). Bytes are
 the WebSocket frames the browser received in that span. The Overview's time to a settled
-map (app, and before) is measured the same way. One unmeasured warm-up visit per server
-comes first (a running server, as users meet it).
+map (app, and before) is measured the same way. One unmeasured warm-up visit per target,
+with its crime-type change, comes first (a running server with its caches filled).
 
 Writes ``benchmarks/out/bench_map.json``.
 
@@ -43,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_server import chromium, flat_colour_stats, running_app  # noqa: E402
+from tests.browser_server import RUN_DONE_JS, WATCH_RUNS_JS, chromium, flat_colour_stats, running_app  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 VIEWPORT = {"width": 1400, "height": 1200}
@@ -70,10 +72,16 @@ class Target:
     change: str         # how the crime type is changed: "groups" (the app) or "type" (the pydeck page)
 
 
-def _settle(page, box: str, t0: float, *, differs_from: bytes | None = None, timeout_s: float = 120) -> tuple[float,
-                                                                                                             bytes]:
-    """Seconds from ``t0`` until the map box's pixels settled (see the module docstring), and the picture."""
+def _settle(page, box: str, t0: float, *, differs_from: bytes | None = None, run_mark: int | None = None,
+            timeout_s: float = 120) -> tuple[float, float, bytes]:
+    """Seconds from ``t0`` until the map box's pixels settled and until the script was idle, and the picture.
+
+    Pixels count as settled only if they stay so until the script has finished (the rest of
+    the page may still be updating when they settle). With ``run_mark`` (``WATCH_RUNS_JS``'s
+    count before the action), finished means a run started after the mark has ended.
+    """
     run: list[tuple[float, bytes]] = []
+    idle_at = None
     locator = page.locator(box).first
     locator.wait_for()
     while True:
@@ -81,11 +89,13 @@ def _settle(page, box: str, t0: float, *, differs_from: bytes | None = None, tim
         png = page.screenshot(clip=locator.bounding_box(), type="jpeg", quality=80)
         t = time.perf_counter() - t0
         variance, colours = flat_colour_stats(png)
-        ok = (variance > 200 and colours > 20 and png != differs_from and page.evaluate(IDLE_JS)
-              and locator.evaluate(UNCOVERED_JS))
+        ok = variance > 200 and colours > 20 and png != differs_from and locator.evaluate(UNCOVERED_JS)
+        if idle_at is None and (page.evaluate(IDLE_JS) if run_mark is None else
+                                page.evaluate(RUN_DONE_JS, run_mark)):
+            idle_at = time.perf_counter() - t0
         run = ([*run, (t, png)] if run and png == run[-1][1] else [(t, png)]) if ok else []
-        if len(run) >= 3 and run[-1][0] - run[0][0] >= 0.5:
-            return run[0][0], png
+        if len(run) >= 3 and run[-1][0] - run[0][0] >= 0.5 and idle_at is not None:
+            return run[0][0], idle_at, png
         if t > timeout_s:
             raise RuntimeError(f"{page.url}: the map did not settle in {timeout_s:.0f} s")
         page.wait_for_timeout(30)
@@ -122,13 +132,15 @@ def _visit(browser, target: Target, *, redraw: bool) -> dict:
     t0 = time.perf_counter()
     page.goto(target.url)
     page.mouse.move(5, 5)
-    first_s, png = _settle(page, target.box, t0)
-    out = {"first_s": round(first_s, 3), "first_bytes": received(t0, t0 + first_s)}
+    first_s, idle_s, png = _settle(page, target.box, t0)
+    out = {"first_s": round(first_s, 3), "first_idle_s": round(idle_s, 3), "first_bytes": received(t0, t0 + first_s)}
     if redraw:
         page.wait_for_timeout(500)
+        mark = page.evaluate(WATCH_RUNS_JS)
         t1 = _change(page, target.change)
-        redraw_s, _ = _settle(page, target.box, t1, differs_from=png)
-        out |= {"redraw_s": round(redraw_s, 3), "redraw_bytes": received(t1, t1 + redraw_s + 0.5)}
+        redraw_s, idle_s, _ = _settle(page, target.box, t1, differs_from=png, run_mark=mark)
+        out |= {"redraw_s": round(redraw_s, 3), "redraw_idle_s": round(idle_s, 3),
+                "redraw_bytes": received(t1, t1 + max(redraw_s, idle_s) + 0.5)}
     context.close()
     if outside:
         raise RuntimeError(f"requests left 127.0.0.1: {outside[:3]}")
@@ -161,14 +173,14 @@ def main() -> None:
                         Target("before_overview", old.url, DECK, "")]
         browser = stack.enter_context(chromium())
         for target in targets:   # warm-up: caches filled, as a running server is
-            _visit(browser, target, redraw=False)
+            _visit(browser, target, redraw=bool(target.change))
         for i in range(args.rounds):
             for target in targets:
                 row = _visit(browser, target, redraw=bool(target.change))
                 results.setdefault(target.name, []).append(row)
                 print(f"round {i + 1} {target.name}: {row}", flush=True)
-    summary = {name: {k: _median(rows, k) for k in ("first_s", "first_bytes", "redraw_s", "redraw_bytes")}
-               for name, rows in results.items()}
+    keys = ("first_s", "first_idle_s", "first_bytes", "redraw_s", "redraw_idle_s", "redraw_bytes")
+    summary = {name: {k: _median(rows, k) for k in keys} for name, rows in results.items()}
     a, p = summary["app"], summary["pydeck"]
     ratios = {"first_vs_pydeck": round(a["first_s"] / p["first_s"], 3),
               "redraw_vs_pydeck": round(a["redraw_s"] / p["redraw_s"], 3),

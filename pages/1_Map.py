@@ -16,7 +16,7 @@ if view.colouring == "hotspot":
     result = data.with_hotspots(result, q, view.flags)
 table = result.table
 label = view.measure_label
-rows = maps.map_rows(table, colouring=view.colouring, measure_label=label, level=q.level)
+rows = data.map_rows(result, q, view.flags, colouring=view.colouring, label=label)
 flagged = table.loc[table["flagged"], "area_code"].astype(str).tolist()
 box = None
 if borough:  # zoom to the borough; areas outside it are set back and not ringed

@@ -26,6 +26,7 @@ from tests.browser_server import (
     ARTIFACTS,
     BROWSER_TEST_MARKS,
     IDLE_SELECTOR,
+    MAP_JS,
     MAP_SELECTOR,
     PROJECT_JS,
     ROOT,
@@ -248,6 +249,22 @@ def test_keyboard_moves_between_areas_and_enter_opens_the_profile(page, server):
     page.wait_for_url("**/Area_profile**", timeout=TIMEOUT_MS)
     page.wait_for_selector(IDLE_SELECTOR)
     page.get_by_role("heading", name=name, exact=True).wait_for()
+
+
+def test_map_survives_lost_shapes_and_a_resize(page, server):
+    """A page that lost its shapes asks again and redraws; a narrower window refits the map."""
+    _open(page, server, "Map")
+    _map_drawn(page, "Map-before-loss")
+    page.evaluate("() => window.__lctAreaShapes.clear()")
+    _act(page, lambda: _multiselect_pick(page, "Offence groups", "ROBBERY"))   # a rerun without shapes
+    page.wait_for_function(f"() => ({VIEW_JS})() !== null", timeout=TIMEOUT_MS)
+    _map_drawn(page, "Map-after-loss")
+    width = page.locator(MAP_SELECTOR).first.bounding_box()["width"]
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.wait_for_function(f"w => {{ const m = ({MAP_JS})(); return m && m.canvas.clientWidth < w - 50; }}", arg=width)
+    box = page.locator(MAP_SELECTOR).first.bounding_box()
+    assert box["width"] < width - 50, (box, width)
+    _map_drawn(page, "Map-after-resize")
 
 
 def test_meeting_mode_large_type_and_no_controls(page, server):

@@ -169,7 +169,8 @@ class AreaMap {
   view() {
     const y = 0.5 - this.cam.cy / WORLD;
     const lat = (2 * Math.atan(Math.exp(y * 2 * Math.PI)) - Math.PI / 2) * 180 / Math.PI;
-    return { lon: this.cam.cx / WORLD * 360 - 180, lat, zoom: this.cam.zoom, drawn: this.drawn || 0 };
+    return { lon: this.cam.cx / WORLD * 360 - 180, lat, zoom: this.cam.zoom, drawn: this.drawn || 0,
+             drawnAt: this.drawnAt };
   }
 
   draw() {
@@ -217,6 +218,7 @@ class AreaMap {
       stroke([this.cursor], "#000000", 3);
     }
     this.drawn = (this.drawn || 0) + 1;
+    this.drawnAt = performance.now();
   }
 
   drawPoints() {

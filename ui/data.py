@@ -177,6 +177,24 @@ def _shapes(key: str, level: str) -> Shapes:
     return encode_shapes(_geometry(key, level), tables().area_names(level))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _map_rows(key: str, q: CrimeQuery, flags: FlagSettings, colouring: str, label: str,
+              _table: pd.DataFrame) -> pd.DataFrame:
+    from ui.maps import map_rows  # ui.maps needs ui.widgets, which needs this module
+
+    return map_rows(_table, colouring=colouring, measure_label=label, level=q.level)
+
+
+def map_rows(result: PriorityTable, q: CrimeQuery, flags: FlagSettings, *, colouring: str,
+             label: str) -> pd.DataFrame:
+    """Each area's fill and tooltip lines (``ui.maps.map_rows``), cached.
+
+    ``result`` must be what ``q``, ``flags`` and ``colouring`` give (``area_table``, with
+    ``with_hotspots`` for the hot-spot colouring): the cache is keyed on those, not on it.
+    """
+    return _map_rows(loaded().key, q, flags, colouring, label, result.table)
+
+
 def map_shapes(level: str) -> Shapes:
     """Return a level's shapes encoded for the map component (once per data version, shared)."""
     data = loaded()
