@@ -17,7 +17,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_sources.settings import get_settings
-from data_sources.store import open_snapshot
+from data_sources.store.versions import open_snapshot
 from ui.style import BIVARIATE
 
 TYPES = ["All crime", "Burglary", "Robbery", "Vehicle crime", "Violence and sexual offences"]
