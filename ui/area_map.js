@@ -131,16 +131,18 @@ class AreaMap {
     this.status.textContent = "";
     const view = JSON.stringify(data.view || null);
     if (view !== this.viewKey) { this.viewKey = view; this.userMoved = false; this.cam = null; }
-    if (this.hover >= this.areas.codes.length) this.hover = -1;
-    if (this.cursor >= this.areas.codes.length) this.cursor = -1;
-    this.resize(true);
+    if (data.areas !== this.areasKey) {
+      this.areasKey = data.areas; this.hover = -1; this.cursor = -1; this.showTip(-1);
+    }
+    this.resize();
+    if (this.tipAt && this.tip.style.display === "block") this.showTip(...this.tipAt);  // the new values
   }
 
-  resize(force) {
+  resize() {
     const w = this.wrap.clientWidth, h = this.wrap.clientHeight;
     if (!w || !h || !this.areas) return;
     const dpr = window.devicePixelRatio || 1;
-    if (force || this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
       this.canvas.width = Math.round(w * dpr); this.canvas.height = Math.round(h * dpr);
       this.canvas.style.width = `${w}px`; this.canvas.style.height = `${h}px`;
     }
@@ -251,7 +253,8 @@ class AreaMap {
 
   showTip(i, px, py) {
     const tip = this.tip;
-    if (i < 0) { tip.style.display = "none"; return; }
+    if (i < 0) { tip.style.display = "none"; this.tipAt = null; return; }
+    this.tipAt = [i, px, py];
     tip.replaceChildren();
     el("b", null, tip).textContent = this.areas.names[i];
     for (const [label, value] of this.tipLines(i)) el("div", null, tip).textContent = `${label}: ${value}`;
