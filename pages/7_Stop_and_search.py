@@ -3,9 +3,11 @@ import streamlit as st
 from analysis.stop_search import gap_note
 from analysis.stop_search_views import CAVEAT
 from geo.london import LONDON_CODE
-from ui import data, maps, state, widgets
+from ui import data, state, widgets
 from ui import stop_search_data as ssd
 from ui import stop_search_view as ssv
+from ui.area_map import area_map
+from ui.map_payload import area_styles
 
 view = state.sidebar(crime=False, trust=False, period=False)
 st.title("Stop and search: where, how often, on whom, with what result")
@@ -40,8 +42,10 @@ flagged = data.area_table(view.query, view.flags).table
 flagged = flagged.loc[flagged["flagged"], "area_code"].astype(str).tolist()
 map_col, legend_col = st.columns([4, 1.3] if not view.meeting else [3, 2])
 with map_col:
-    deck = maps.area_deck(ssv.map_rows(result), data.display_geometry(level), data.borough_lines(), flagged=flagged)
-    st.pydeck_chart(deck, key="ssmap", height=560)
+    shapes = data.map_shapes(level)
+    opened = area_map(shapes, area_styles(ssv.map_rows(result), shapes, flagged=flagged), key="ssmap", height=560,
+                      outlines=data.map_shapes("borough"), large=view.meeting,
+                      label=f"Map of London {level}s: searches per 1,000 residents a year")
 with legend_col:
     widgets.sequential_legend("Searches per 1,000 a year", result.table["searches_per_1000"].min(),
                               result.table["searches_per_1000"].max(), large=view.meeting)
@@ -79,3 +83,5 @@ cols = st.columns(2)
 cols[0].download_button("Download CSV", csv_data, file_name=csv_name, mime="text/csv", key="ss_csv", on_click="ignore")
 cols[1].download_button("Metadata (JSON)", meta_data, file_name=meta_name, mime="application/csvm+json",
                         key="ss_meta", on_click="ignore")
+if opened:
+    state.open_profile(opened)

@@ -15,7 +15,7 @@ import streamlit as st
 from analysis.stop_search import ETHNICITIES, GROUPS, MIN_SEARCHES, REFERENCE, StopSearchQuery, StopSearchResult
 from analysis.stop_search_export import ETHNICITY_WHY
 from analysis.stop_search_views import SCATTER_MEASURES
-from ui import maps, state, style
+from ui import state, style
 from ui import stop_search_data as ssd
 from ui.widgets import fmt, pct
 
@@ -76,7 +76,7 @@ def controls(level: str, area_names: dict[str, str], trust_labels: dict[str, str
 
 
 def map_rows(result: StopSearchResult) -> pd.DataFrame:
-    """Fill (viridis rank of searches per 1,000 a year) and tooltip lines for each area."""
+    """Fill (viridis rank of searches per 1,000 a year) and tooltip lines for each area (``ui.map_payload``)."""
     table = result.table
     ranks = table["searches_per_1000"].rank(pct=True)
     fills = [style.sequential_colour(float(p) - 1e-9 if p == p else float("nan")) for p in ranks]
@@ -91,8 +91,8 @@ def map_rows(result: StopSearchResult) -> pd.DataFrame:
         if rec.daytime_caveat:
             lines.append(("Note", "far more people work or visit here than live here: the rate per resident is "
                                   "inflated"))
-        tips.append(maps.tooltip_text(lines))
-    return pd.DataFrame({"area_code": table["area_code"], "fill": fills, "n": table["area_name"], "t": tips})
+        tips.append(lines)
+    return pd.DataFrame({"area_code": table["area_code"], "fill": fills, "tip": tips})
 
 
 def borough_table(result: StopSearchResult, group: str) -> pd.DataFrame:
