@@ -97,7 +97,11 @@ def _settle(page, box: str, t0: float, *, differs_from: bytes | None = None, run
         if len(run) >= 3 and run[-1][0] - run[0][0] >= 0.5 and idle_at is not None:
             return run[0][0], idle_at, png
         if t > timeout_s:
-            raise RuntimeError(f"{page.url}: the map did not settle in {timeout_s:.0f} s")
+            OUT.mkdir(exist_ok=True)
+            page.screenshot(path=str(OUT / "bench_map-not-settled.png"), full_page=True)
+            raise RuntimeError(f"{page.url}: the map did not settle in {timeout_s:.0f} s (last: variance "
+                               f"{variance:.0f}, {colours} colours, same as before {png == differs_from}, "
+                               f"uncovered {locator.evaluate(UNCOVERED_JS)}, idle {idle_at})")
         page.wait_for_timeout(30)
 
 

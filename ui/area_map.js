@@ -105,7 +105,7 @@ class AreaMap {
     this.live.setAttribute("aria-live", "polite");
     root.appendChild(this.wrap);
     this.ctx = this.canvas.getContext("2d");
-    this.cam = null; this.userMoved = false; this.hover = -1; this.cursor = -1; this.asked = new Set();
+    this.cam = null; this.userMoved = false; this.hover = -1; this.cursor = -1;
     this.listen();
     this.resizer = new ResizeObserver(() => this.resize());
     this.resizer.observe(this.wrap);
@@ -124,8 +124,7 @@ class AreaMap {
     this.wrap.setAttribute("aria-label", data.label);
     if (missing.length) {  // the session thinks they were sent, this page has lost them: ask again
       this.status.textContent = "Loading the map…";
-      const ask = missing.find((k) => !this.asked.has(k));
-      if (ask) { this.asked.add(ask); this.trigger("need", ask); }
+      this.trigger("need", missing[0]);  // once per update: each answer is a new update
       return;
     }
     this.status.textContent = "";
