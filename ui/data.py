@@ -173,8 +173,8 @@ def display_geometry(level: str) -> dict[str, dict]:
 
 
 @st.cache_resource(show_spinner=False)
-def _shapes(key: str, level: str) -> Shapes:
-    return encode_shapes(_geometry(key, level), tables().area_names(level))
+def _shapes(key: str, level: str, _handle: DataHandle) -> Shapes:
+    return encode_shapes(_geometry(key, level, _handle), _tables(key, _handle).area_names(level))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -199,7 +199,7 @@ def map_shapes(level: str) -> Shapes:
     """Return a level's shapes encoded for the map component (once per data version, shared)."""
     data = loaded()
     try:
-        return _shapes(data.key, level)
+        return _shapes(data.key, level, data.handle)
     except StoreError as e:
         _reopen_after(e)
         raise
