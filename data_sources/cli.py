@@ -161,8 +161,8 @@ def _update(args: argparse.Namespace, settings: Settings) -> int:
     def progress(source: str, done: int, total: int) -> None:
         bar = bars.get(source)
         if bar is None:
-            unit = " req" if source == "police_uk" else "B"
-            bar = bars[source] = tqdm(total=total or None, unit=unit, unit_scale=source != "police_uk",
+            requests = source in ("police_uk", "stop_search")  # counted in requests, the others in bytes
+            bar = bars[source] = tqdm(total=total or None, unit=" req" if requests else "B", unit_scale=not requests,
                                       desc=source, file=sys.stderr, dynamic_ncols=True, leave=True)
         bar.total = total or bar.total
         bar.update(done - bar.n)

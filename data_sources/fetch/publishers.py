@@ -1,4 +1,4 @@
-"""What each publisher has and what to pull from it: police.uk, the Met's ward file, MOPAC's PAS workbook.
+"""What each publisher has and what to pull from it: police.uk (crime, stop and search), the Met, MOPAC's PAS.
 
 For each source, a **check** (what the store holds against what the publisher lists, changing
 nothing) and a **pull** (fetch what the store lacks into the HTTP and download caches and
@@ -21,17 +21,23 @@ from data_sources.build.currency import gap_months
 from data_sources.fetch.datastore import Dataset, Datastore, Download, Resource, pick_resource
 from data_sources.fetch.police_api import NotPublished, PoliceApi, SessionLike
 from data_sources.fetch.refresh import refresh_months
+from data_sources.fetch.stop_search import LONDON_FORCES as STOP_FORCES
+from data_sources.fetch.stop_search import StopsPulled, to_pull
+from data_sources.fetch.stop_search import published as published_stops
+from data_sources.fetch.stop_search import pull as pull_stops
 from data_sources.read import lookup, mps_ward, pas
 from data_sources.settings import Settings
 from data_sources.store import releases
+from data_sources.store.kept_stops import kept_answers
 from data_sources.store.versions import DataHandle, current_version_dir, open_snapshot, open_store
 from geo.london import CRS_DISPLAY
 
-SOURCES = ("police_uk", "mps_ward", "pas")
+SOURCES = ("police_uk", "mps_ward", "pas", "stop_search")
 SOURCE_LABELS = {
     "police_uk": "police.uk street-level crime",
     "mps_ward": "Met ward-level recorded crime (London Datastore)",
     "pas": "MOPAC Public Attitude Survey workbook (London Datastore)",
+    "stop_search": "police.uk stop and search (Met and City of London, stops-force)",
 }
 #: The Met's ward file: dataset and the title of its resource (a case-insensitive regex).
 MPS_DATASET = "recorded_crime_summary"
@@ -192,6 +198,7 @@ class Pulled:
     police_months: tuple[str, ...] = ()
     police_source: str = ""
     download: Download | None = None
+    stops: StopsPulled | None = None
     newest: str = ""
     rows: int = 0
     note: str = ""
@@ -332,3 +339,68 @@ def pull_pas(settings: Settings, handle: DataHandle, session: SessionLike | None
     return Pulled("pas", download=dl, newest=newest, rows=len(rows))
 
 
+# -- stop and search ------------------------------------------------------------------------------
+
+
+def held_stops(settings: Settings, handle: DataHandle) -> dict[str, str | None]:
+    """The newest month held per London force: in the data, or kept by an earlier run and not yet built."""
+    newest: dict[str, str | None] = dict.fromkeys(STOP_FORCES)
+    if handle.has("stop_search_months"):
+        months = handle.read("stop_search_months", columns=["force", "month", "searches"])
+        held = months[months["searches"] > 0].astype({"force": str, "month": str})
+        for force, month in held.groupby("force")["month"].max().items():
+            if force in newest:
+                newest[str(force)] = str(month)
+    for _, month, force in kept_answers(settings.store_dir):
+        if force in newest and (newest[force] is None or month > str(newest[force])):
+            newest[force] = month
+    return newest
+
+
+def _stops_plan(client: PoliceApi, held: dict[str, str | None]) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    available = published_stops(client)
+    return available, to_pull(available, held)
+
+
+def _per_force(values: dict[str, str | None] | dict[str, list[str]]) -> str | None:
+    """E.g. 'metropolitan 2025-04, city-of-london 2025-02' (None when no force has one)."""
+    parts = [f"{f} {v[-1] if isinstance(v, list) else v}" for f, v in values.items() if v]
+    return ", ".join(parts) or None
+
+
+def _unlisted(available: dict[str, list[str]]) -> str:
+    empty = [f for f, months in available.items() if not months]
+    return f"; police.uk lists no stop and search month for {', '.join(empty)} (nothing to pull for it)" \
+        if empty else ""
+
+
+def check_stops(settings: Settings, handle: DataHandle, session: SessionLike | None) -> SourceCheck:
+    held = held_stops(settings, handle)
+    available, wanted = _stops_plan(PoliceApi(session, settings=settings, cache=False), held)
+    fetch = tuple(f"{f} {m}" for f, m in wanted)
+    note = (f"{len(fetch)} new force-month{'s' if len(fetch) != 1 else ''}: {', '.join(fetch)}" if fetch
+            else "up to date") + _unlisted(available)
+    return SourceCheck("stop_search", SOURCE_LABELS["stop_search"], _per_force(held), _per_force(available),
+                       fetch, note)
+
+
+def pull_stop_search(settings: Settings, handle: DataHandle, session: SessionLike | None,
+                     progress: Progress | None, notice: Notice | None = None) -> Pulled:
+    client = PoliceApi(session, settings=settings, notice=_told(notice, "stop_search"))
+    held = held_stops(settings, handle)
+    available, wanted = _stops_plan(client, held)
+    if not wanted:
+        return Pulled("stop_search", note=f"up to date (newest {_per_force(held)}){_unlisted(available)}")
+    client.edition = client.last_updated()  # answers cached before police.uk republished are not reused
+    asked: list[str] = []
+
+    def report(line: str) -> None:
+        if progress is not None:
+            progress("stop_search", len(asked), len(wanted))
+        asked.append(line)
+
+    stops = pull_stops(client, wanted, report)
+    if progress is not None:
+        progress("stop_search", len(wanted), len(wanted))
+    return Pulled("stop_search", stops=stops, rows=sum(len(r) for r in stops.answers.values()),
+                  newest=_per_force({f: m for (f, m) in sorted(stops.answers)}) or "", note=stops.note)

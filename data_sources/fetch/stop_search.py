@@ -48,6 +48,9 @@ def published(api: PoliceApi, forces: tuple[str, ...] = LONDON_FORCES) -> dict[s
     data = api.get_json("crimes-street-dates", what="published months", cacheable=False)
     if not isinstance(data, list):
         raise ApiError(f"published months: expected a list, got {str(data)[:100]!r}")
+    if not data:  # never "up to date": police.uk may be mid-update
+        raise ApiError(f"police.uk lists no published months at all ({api.base_url}/crimes-street-dates answered "
+                       "an empty list); it may be mid-update — try again later (nothing was changed)")
     out: dict[str, list[str]] = {f: [] for f in forces}
     for entry in data:
         if isinstance(entry, dict) and isinstance(entry.get("stop-and-search"), list):

@@ -2,9 +2,10 @@
 
 :func:`update_store` asks each publisher what is newest and pulls only what the store
 lacks: police.uk months newer than the newest held (``crimes-street-dates``), the Met's
-ward file from the London Datastore when a new release is out, and MOPAC's PAS workbook
-when a newer quarter is out. :func:`check_updates` only reports, changing nothing on
-disk. :func:`refresh_store` and :func:`ingest_archive` fetch chosen police.uk months or
+ward file from the London Datastore when a new release is out, MOPAC's PAS workbook
+when a newer quarter is out, and police.uk's stop and search for each London force and
+month newer than the newest held (``stops-force``, one request per force and month).
+:func:`check_updates` only reports, changing nothing on disk. :func:`refresh_store` and :func:`ingest_archive` fetch chosen police.uk months or
 read an archive, as before.
 
 **One run at a time, each source on its own.** A run holds the store's lock
@@ -13,7 +14,8 @@ update is running (exit 4). Every source is fetched first, into the HTTP and dow
 caches only, and checked whole (Content-Length, the checksum the catalogue states, every
 month column of the header, rows per month against the data held; a validator is kept
 only with a body that passed). A source that fails is reported and left as it was; the
-others are kept (``store/inputs/ingested``, ``store/inputs/releases``) and one new store
+others are kept (``store/inputs/ingested``, ``store/inputs/releases``,
+``store/inputs/stop_search``) and one new store
 version is built and published atomically (``VersionWriter``); ``all_or_nothing`` keeps
 nothing when any source fails. **Resume is decided by the store**: whatever is kept but
 not in the live version (``data_sources.store.unbuilt``: a run killed between keeping and
@@ -48,11 +50,13 @@ from data_sources.fetch.publishers import (
     check_mps,
     check_pas,
     check_police,
+    check_stops,
     held_trust,
     placement_wards,
     pull_mps,
     pull_pas,
     pull_police,
+    pull_stop_search,
     span,
 )
 from data_sources.fetch.refresh import MonthRangeError, download_archive, parse_month_range, refresh_months, select_area
@@ -149,7 +153,8 @@ def check_updates(settings: Settings, *, sources: Sequence[str] = SOURCES,
     pending = unbuilt(settings)
     out = []
     for source in chosen:
-        check = {"police_uk": check_police, "mps_ward": check_mps, "pas": check_pas}[source]
+        check = {"police_uk": check_police, "mps_ward": check_mps, "pas": check_pas,
+                 "stop_search": check_stops}[source]
         try:
             got = check(settings, handle, session)
         except OfflineError:
@@ -202,6 +207,8 @@ def _result(source: str, pulled: Pulled | None, before: DataHandle, after: DataH
         return SourceResult(source, (), (), 0, 0, gaps, f"FAILED: {error}", error=str(error))
     if after is None:
         return SourceResult(source, (), (), 0, 0, gaps, pulled.note or "nothing new")
+    if source == "stop_search":
+        return _stops_result(pulled, before, after, manifest)
     if source == "pas":
         added, revised, cells = _diff_trust(held_trust(before), held_trust(after))
     else:
@@ -220,11 +227,35 @@ def _result(source: str, pulled: Pulled | None, before: DataHandle, after: DataH
     return SourceResult(source, tuple(added), tuple(revised), pulled.rows, cells, gaps, "; ".join(parts))
 
 
+def _force_months(handle: DataHandle) -> set[tuple[str, str]]:
+    if not handle.has("stop_search_months"):
+        return set()
+    m = handle.read("stop_search_months", columns=["force", "month", "searches"])
+    m = m[m["searches"] > 0]
+    return set(zip(m["force"].astype(str), m["month"].astype(str), strict=True))
+
+
+def _stops_result(pulled: Pulled, before: DataHandle, after: DataHandle, manifest: dict[str, Any]) -> SourceResult:
+    """Force-months added to the store, and those among them that are coverage gaps (named)."""
+    added = sorted(_force_months(after) - _force_months(before), key=lambda fm: (fm[1], fm[0]))
+    gaps = [g for g in manifest.get("sources", {}).get("stop_search", {}).get("gaps", [])
+            if (str(g["force"]), str(g["month"])) in set(added)]
+    months = tuple(sorted({m for _, m in added}))
+    parts = [f"{len(added)} force-month{'s' if len(added) != 1 else ''} added "
+             f"({', '.join(f'{f} {m}' for f, m in added)})" if added else "no months added"]
+    if gaps:
+        parts.append("coverage gaps: " + "; ".join(f"{g['force']} {g['month']} ({g['reason']})" for g in gaps))
+    if pulled.stops is not None and pulled.stops.answers:
+        parts.append(pulled.note)
+    return SourceResult("stop_search", months, (), pulled.rows, 0, tuple(str(g["month"]) for g in gaps),
+                        "; ".join(parts))
+
+
 def _pull(source: str, settings: Settings, before: DataHandle, months: list[str], session: SessionLike | None,
           progress: Progress | None, notice: Notice | None) -> Pulled:
     if source == "police_uk":
         return pull_police(settings, before, months, session, progress, notice)
-    pull = pull_mps if source == "mps_ward" else pull_pas
+    pull = {"mps_ward": pull_mps, "pas": pull_pas, "stop_search": pull_stop_search}[source]
     return pull(settings, before, session, progress, notice)
 
 
@@ -250,6 +281,9 @@ def _keep(settings: Settings, pulled: dict[str, Pulled]) -> None:
             releases.keep_release(settings.store_dir, source, dl.path, title=dl.resource.title, url=dl.url,
                                   sha256=dl.sha256, size=dl.size, fetched_at=dl.fetched_at, newest=got.newest,
                                   etag=dl.etag, last_modified=dl.last_modified)
+    stops = pulled.get("stop_search")
+    if stops is not None and stops.stops is not None:
+        stops.stops.keep(settings.store_dir)
 
 
 def update_store(settings: Settings, *, sources: Sequence[str] = SOURCES, refetch: Sequence[str] = (),

@@ -1,6 +1,7 @@
 """What the store has kept but its live version was not built from: the work a killed run left.
 
-An update keeps what it pulled (``store/inputs/ingested``, ``store/inputs/releases``) and
+An update keeps what it pulled (``store/inputs/ingested``, ``store/inputs/releases``,
+``store/inputs/stop_search``) and
 then builds. Killed in between, the pieces are kept but not in the store anyone sees. The
 next run must finish that build, whatever the publishers say now, so resume is decided by
 comparing the kept pieces with the live version's manifest (which lists every piece it was
@@ -9,10 +10,12 @@ built from with its checksum), never by a registry of what was downloaded.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from data_sources.settings import Settings
 from data_sources.store import ingested, releases
+from data_sources.store.kept_stops import kept_answers
 from data_sources.store.versions import current_version_dir, open_store
 
 
@@ -27,7 +30,11 @@ class Unbuilt:
 def _built_checksums(settings: Settings, source: str) -> set[str]:
     if current_version_dir(settings.store_dir) is None:
         return set()
-    fetched = open_store(settings.store_dir).manifest.get("currency", {}).get(source, {}).get("fetched", [])
+    manifest = open_store(settings.store_dir).manifest
+    if source == "stop_search":  # every file the step read, kept answers included, with its checksum
+        fetched = manifest.get("sources", {}).get(source, {}).get("files", [])
+    else:
+        fetched = manifest.get("currency", {}).get(source, {}).get("fetched", [])
     return {str(f.get("sha256")) for f in fetched if f.get("sha256")}
 
 
@@ -43,4 +50,8 @@ def unbuilt(settings: Settings) -> list[Unbuilt]:
         for rel in releases.list_releases(settings.store_dir, source):
             if rel.sha256 not in built:
                 out.append(Unbuilt(source, f"{rel.title} (fetched {rel.fetched_at})"))
+    built = _built_checksums(settings, "stop_search")
+    for path, month, force in kept_answers(settings.store_dir):
+        if hashlib.sha256(path.read_bytes()).hexdigest() not in built:
+            out.append(Unbuilt("stop_search", f"{force} {month} (stops-force answer kept)"))
     return out
