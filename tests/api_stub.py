@@ -133,16 +133,22 @@ class StubApi(LocalServer):
         Month → records for ``crimes-no-location``.
     files
         Path under ``/files/`` → bytes, for archive downloads.
+    stops
+        ``(force, month)`` → stop-and-search records for ``stops-force``; ``crimes-street-dates``
+        lists each such force under its month's ``stop-and-search`` when the month is among
+        ``months`` (none by default).
     """
 
     def __init__(self, crimes: dict[str, list[dict]] | None = None, *, months: Iterable[str] | None = None,
                  cap: int | None = 10_000, no_location: dict[str, list[dict]] | None = None,
-                 files: dict[str, bytes] | None = None) -> None:
+                 files: dict[str, bytes] | None = None, stops: dict[tuple[str, str], list[dict]] | None = None
+                 ) -> None:
         self._months = {m: _Month(list(rs)) for m, rs in (crimes or {}).items()}
         self.published = sorted(months if months is not None else self._months)
         self.cap = cap
         self.no_location = no_location or {}
         self.files = files or {}
+        self.stops = dict(stops or {})
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         super().__init__()
@@ -237,7 +243,11 @@ class StubApi(LocalServer):
         if path == "crime-categories":
             return 200, json.dumps(load_fixture("crime_categories_2024-01.json")).encode()
         if path == "crimes-street-dates":
-            return 200, json.dumps([{"date": m, "stop-and-search": []} for m in reversed(self.published)]).encode()
+            return 200, json.dumps([{"date": m, "stop-and-search": sorted(f for f, sm in self.stops if sm == m)}
+                                    for m in reversed(self.published)]).encode()
+        if path == "stops-force":
+            key = (params.get("force", ""), params.get("date", ""))
+            return (200, json.dumps(self.stops[key]).encode()) if key in self.stops else (404, b"<html/>")
         if path == "crime-last-updated":
             return 200, json.dumps({"date": f"{self.published[-1]}-28" if self.published else "2024-01-01"}).encode()
         if path.endswith("/boundary"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -362,7 +362,7 @@ def _stops_plan(client: PoliceApi, held: dict[str, str | None]) -> tuple[dict[st
     return available, to_pull(available, held)
 
 
-def _per_force(values: dict[str, str | None] | dict[str, list[str]]) -> str | None:
+def _per_force(values: Mapping[str, str | list[str] | None]) -> str | None:
     """E.g. 'metropolitan 2025-04, city-of-london 2025-02' (None when no force has one)."""
     parts = [f"{f} {v[-1] if isinstance(v, list) else v}" for f, v in values.items() if v]
     return ", ".join(parts) or None

@@ -5,8 +5,8 @@ lacks: police.uk months newer than the newest held (``crimes-street-dates``), th
 ward file from the London Datastore when a new release is out, MOPAC's PAS workbook
 when a newer quarter is out, and police.uk's stop and search for each London force and
 month newer than the newest held (``stops-force``, one request per force and month).
-:func:`check_updates` only reports, changing nothing on disk. :func:`refresh_store` and :func:`ingest_archive` fetch chosen police.uk months or
-read an archive, as before.
+:func:`check_updates` only reports, changing nothing on disk. :func:`refresh_store` and
+:func:`ingest_archive` fetch chosen police.uk months or read an archive, as before.
 
 **One run at a time, each source on its own.** A run holds the store's lock
 (``data_sources.store.lock``); a second run waits briefly, then stops saying another
