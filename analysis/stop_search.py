@@ -315,12 +315,13 @@ def area_row(result: StopSearchResult, area_code: str) -> pd.Series:
 
 
 def gap_note(result: StopSearchResult) -> str:
-    """The coverage gaps inside the period in words, and whether they are counted."""
+    """The coverage gaps inside the period in words, whether they are counted, and any force not held."""
     p = result.period
+    held = "".join(f" {n.text}." for n in p.not_held)
     if not p.gaps:
-        return f"No coverage gaps between {p.start} and {p.end}."
+        return f"No coverage gaps between {p.start} and {p.end}.{held}"
     how = "included at your request" if p.included_gaps else "left out of rates and trends"
-    return f"Coverage gaps between {p.start} and {p.end} ({how}): {p.gap_text}."
+    return f"Coverage gaps between {p.start} and {p.end} ({how}): {p.gap_text}.{held}"
 
 
 def forces_note(area_code: str) -> str:

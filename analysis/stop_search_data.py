@@ -5,7 +5,11 @@ coverage per force and month, and the Census denominators. :func:`period_months`
 the coverage rule of ``data_sources.stop_search_coverage`` to a chosen period and area:
 the months that count, and the gaps inside the period named with their reasons. An area
 is covered by the force that polices it (the City of London Police for the City, the Met
-elsewhere); London needs both, so a month either force lacks is a gap for London.
+elsewhere). London rests on both, but not equally: the City holds about 1.5% of London's
+searches. So a London month is a gap when it is a gap for the Met, or a gap for the City
+*inside the City's own published run*; a month before the City's first published month
+(or after its last) is no gap but is named (:class:`NotHeld`: "City of London Police not
+held before Mar 2022: London figures for those months are the Met's").
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from data_sources.store import DataHandle
 from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
 FORCES = {"metropolitan": "Metropolitan Police", "city-of-london": "City of London Police"}
+#: The force whose months make London's (the Met): another force's months outside its published run are
+#: named, not gaps.
+PRINCIPAL = "metropolitan"
 LEVELS = ("ward", "borough")
 
 
@@ -39,6 +46,23 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class NotHeld:
+    """Months of a period before (or after) a secondary force's published run: counted, with its share missing."""
+
+    force: str
+    months: tuple[str, ...]
+    before: bool
+
+    @property
+    def text(self) -> str:
+        """E.g. "City of London Police not held before Mar 2022 (2021-06 to 2022-02): London figures ...'s"."""
+        edge = pd.Period(self.months[-1] if self.before else self.months[0], freq="M") + (1 if self.before else -1)
+        span = self.months[0] if len(self.months) == 1 else f"{self.months[0]} to {self.months[-1]}"
+        return (f"{FORCES.get(self.force, self.force)} not held {'before' if self.before else 'after'} "
+                f"{edge.strftime('%b %Y')} ({span}): London figures for those months are the Met's")
+
+
+@dataclass(frozen=True)
 class PeriodMonths:
     """The months of a period for one set of forces: those counted, and the gaps named."""
 
@@ -47,11 +71,17 @@ class PeriodMonths:
     counted: tuple[str, ...]
     gaps: tuple[Gap, ...]
     included_gaps: bool
+    not_held: tuple[NotHeld, ...] = ()
 
     @property
     def gap_text(self) -> str:
         """The gaps in one line, or 'none'."""
         return "; ".join(g.text for g in self.gaps) or "none"
+
+    @property
+    def not_held_text(self) -> str:
+        """The months a secondary force holds nothing for (no gaps: counted without it), or 'none'."""
+        return "; ".join(n.text for n in self.not_held) or "none"
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,9 +189,11 @@ def period_months(data: StopSearchData, start: str | None, end: str | None, forc
                   include_gaps: bool = False) -> PeriodMonths:
     """The months from ``start`` to ``end`` that count for ``forces``, and the gaps among them.
 
-    A month is a gap when any of the forces has it as a gap, or holds nothing for it
-    (before or after its published run). With ``include_gaps`` the gaps are counted too,
-    and still named.
+    For one force, a month is a gap when the force has it as a gap or holds nothing for it.
+    For several (London), a month is a gap when it is one for :data:`PRINCIPAL`, or one for
+    another force inside that force's published run (first to last month held); the other
+    force's months outside its run are no gaps but are named in ``not_held``. With
+    ``include_gaps`` the gaps are counted too, and still named.
 
     Raises
     ------
@@ -178,9 +210,17 @@ def period_months(data: StopSearchData, start: str | None, end: str | None, forc
                                  f"the data holds {held[0]} to {held[-1]}")
     m = data.months
     gaps: list[Gap] = []
+    not_held: list[NotHeld] = []
     for force in forces:
         rows = m[m["force"] == force].set_index("month")
-        for month in wanted:
+        run = sorted(rows.index[rows["searches"] > 0].astype(str))
+        if len(forces) > 1 and force != PRINCIPAL and run:
+            early, late = tuple(mo for mo in wanted if mo < run[0]), tuple(mo for mo in wanted if mo > run[-1])
+            not_held += [NotHeld(force, ms, before) for before, ms in ((True, early), (False, late)) if ms]
+            wanted_here = [mo for mo in wanted if run[0] <= mo <= run[-1]]
+        else:
+            wanted_here = wanted
+        for month in wanted_here:
             if month not in rows.index:
                 gaps.append(Gap(month, force, "no data held"))
             elif bool(rows.at[month, "gap"]):
@@ -188,4 +228,4 @@ def period_months(data: StopSearchData, start: str | None, end: str | None, forc
     gaps.sort(key=lambda g: (g.month, g.force))
     gap_months = {g.month for g in gaps}
     counted = tuple(mo for mo in wanted if include_gaps or mo not in gap_months)
-    return PeriodMonths(start, end, counted, tuple(gaps), include_gaps)
+    return PeriodMonths(start, end, counted, tuple(gaps), include_gaps, tuple(not_held))

@@ -102,6 +102,7 @@ def stop_search_document(tables: AnalysisTables, result: StopSearchResult) -> Do
         "period": f"{p.start} to {p.end}",
         "months_counted": f"{len(p.counted)} for London ({', '.join(p.counted) or 'none'})",
         "coverage_gaps": p.gap_text,
+        "forces_not_held": p.not_held_text,
         "gaps_counted": "yes, at the user's request" if q.include_gaps else "no: left out of rates",
         "level": q.level,
         "ethnicity": ETHNICITY_WHY[q.ethnicity] if q.level == "borough" else "not at ward level (Census by borough)",

@@ -32,7 +32,7 @@ def test_borough_export_has_every_column_and_a_london_row():
     meta = json.loads(files["ss.csv-metadata.json"])
     settings = meta["notes"][0]["settings"]
     assert settings["coverage_gaps"] == "2024-02 (Metropolitan Police: cut short: covers 1-10 Feb only)"
-    assert settings["gaps_counted"] == "no: left out of rates"
+    assert settings["gaps_counted"] == "no: left out of rates" and settings["forces_not_held"] == "none"
     assert "officer-defined" in settings["ethnicity"]
     described = {c["name"] for c in meta["tableSchema"]["columns"] if "dc:description" in c}
     assert set(REQUIRED + GROUP_COLUMNS + RATIOS) <= described
@@ -61,6 +61,13 @@ def test_cli_writes_csv_and_metadata_and_refuses_bad_periods(snapshot_only, tmp_
     assert "ratio_mixed_white" in header and "rate_mixed" in header
     assert json.loads((tmp_path / "ss.csv-metadata.json").read_text())["notes"][0]["settings"]["coverage_gaps"] \
         .startswith("2022-12 (Metropolitan Police: cut short")
+    assert main(["export", "stop-search", "--level", "borough", "--from", "2021-06", "--to", "2022-06",
+                 "--out", str(out)]) == 0
+    settings = json.loads((tmp_path / "ss.csv-metadata.json").read_text())["notes"][0]["settings"]
+    assert settings["coverage_gaps"] == "2022-01 (Metropolitan Police: no data held)"  # the City's absence is none
+    assert settings["forces_not_held"] == ("City of London Police not held before Mar 2022 (2021-06 to 2022-02): "
+                                           "London figures for those months are the Met's")
+    assert settings["months_counted"].startswith("12 for London (2021-06, ")
     assert main(["export", "stop-search", "--level", "borough", "--from", "2019-01", "--to", "2019-02",
                  "--out", str(out)]) == 2
     assert "no stop-and-search data between 2019-01 and 2019-02" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -147,3 +149,42 @@ def test_periods_and_bad_queries(data):
     with pytest.raises(AnalysisInputError, match="ethnicity must be"):
         StopSearchQuery(ethnicity="perceived")
     assert B2 in set(measure_areas(tiny_tables(), data, StopSearchQuery(level="ward")).table["borough_code"])
+
+
+def _city_months(data: StopSearchData, held: dict[str, int]) -> StopSearchData:
+    """``data`` with the City's months replaced: month → searches (0: a month inside its run with nothing held)."""
+    met = data.months[data.months["force"] == MET]
+    city = pd.DataFrame({"force": COL, "month": list(held), "searches": list(held.values()), "no_location": 0,
+                         "outside_london": 0, "first_day": 1, "last_day": 28, "dataset": "bulk_csv",
+                         "gap": [n == 0 for n in held.values()],
+                         "gap_reason": [None if n else "no data held" for n in held.values()]})
+    kept = {m for m, n in held.items() if n}
+    counts = {dim: rows[(rows["force"] != COL) | rows["month"].isin(kept)].reset_index(drop=True)
+              for dim, rows in data.counts.items()}
+    return replace(data, counts=counts, months=pd.concat([met, city], ignore_index=True), _cubes={})
+
+
+def test_months_before_the_city_s_run_are_named_not_gaps_for_london(tables, data):
+    late_city = _city_months(data, {"2024-02": 2, "2024-03": 2})  # the City's data starts in February
+    london = period_months(late_city, "2024-01", "2024-03", (MET, COL))
+    assert london.counted == ("2024-01", "2024-03") and [(g.month, g.force) for g in london.gaps] == [
+        ("2024-02", MET)]  # the Met's cut-short February stays a gap
+    assert london.not_held_text == ("City of London Police not held before Feb 2024 (2024-01): London figures for "
+                                    "those months are the Met's")
+    assert [g.reason for g in period_months(late_city, "2024-01", "2024-03", (COL,)).gaps] == ["no data held"]
+    result = measure_areas(tables, late_city, StopSearchQuery(start="2024-01", end="2024-03"))
+    assert gap_note(result).endswith("City of London Police not held before Feb 2024 (2024-01): London figures for "
+                                     "those months are the Met's.")
+    assert result.london["searches"] == 47 + 6 + 2  # January (the Met's) and March (both forces)
+    ended = period_months(_city_months(data, {"2024-01": 2}), "2024-01", "2024-03", (MET, COL))
+    assert ended.counted == ("2024-01", "2024-03") and "not held after Jan 2024 (2024-02 to 2024-03)" in \
+        ended.not_held_text
+
+
+def test_a_city_gap_inside_its_run_is_a_london_gap(data):
+    holed = _city_months(data, {"2024-01": 2, "2024-02": 0, "2024-03": 2})
+    london = period_months(holed, "2024-01", "2024-03", (MET, COL))
+    assert ("2024-02", COL, "no data held") in [(g.month, g.force, g.reason) for g in london.gaps]
+    assert london.not_held == () and london.not_held_text == "none"
+    one_month = _city_months(data, {"2024-01": 2, "2024-02": 2, "2024-03": 2})
+    assert period_months(one_month, "2024-01", "2024-03", (MET, COL)).counted == ("2024-01", "2024-03")
