@@ -848,6 +848,16 @@ def test_stop_and_search_gaps_named_and_settings_in_the_url():
     assert "Census publishes ethnic groups by borough" in texts(at)
 
 
+def test_stop_and_search_names_the_months_before_the_city_s_data():
+    at = run("pages/7_Stop_and_search.py", level="borough", ssfrom="2021-06", ssto="2022-06")
+    assert not at.exception
+    warned = "\n".join(w.value for w in at.warning)
+    assert "2022-01 (Metropolitan Police: no data held)" in warned and "2021-07 (" not in warned
+    assert ("City of London Police not held before Mar 2022 (2021-06 to 2022-02): London figures for those months "
+            "are the Met's.") in warned
+    assert at.metric[0].help == "12 months counted"
+
+
 def test_stop_and_search_meeting_mode():
     at = run("pages/7_Stop_and_search.py", meeting="1", ssarea="E09000022")
     assert not at.exception
