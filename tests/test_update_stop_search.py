@@ -121,6 +121,8 @@ def test_a_failing_stops_force_leaves_its_data_and_updates_the_others(fault: str
         report = update_store(settings)
         results = {r.source: r for r in report.results}
         assert report.exit_code == 0 and results["stop_search"].months_added == (NEW_MONTH,)
+        assert "police.uk lists no stop and search month for metropolitan (nothing to pull for it)" in \
+            results["stop_search"].note
         assert not results["police_uk"].months_added and not results["mps_ward"].months_added
         assert _force_months(settings)[("city-of-london", NEW_MONTH)] == 120
 

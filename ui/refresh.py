@@ -163,12 +163,18 @@ def rebuild_button() -> None:
     _done(f"Store rebuilt {manifest.get('built_at', '')}.")
 
 
+def _published_words(check: SourceCheck) -> str:
+    """'March 2025', or per force for stop and search ('metropolitan 2025-05, city-of-london 2025-02')."""
+    newest = check.newest_published
+    return month_words(newest) if newest is None or len(newest) == 7 else newest
+
+
 def currency_panel() -> None:
     """How current each source is (newest held, and newest published once checked), and any gaps."""
     manifest = data.handle().manifest
     frame = pd.DataFrame(currency_rows(manifest))
     checks: dict[str, SourceCheck] = st.session_state.get(_CHECKED, {})
-    frame["newest published"] = [month_words(checks[s].newest_published) if s in checks else "not checked"
+    frame["newest published"] = [_published_words(checks[s]) if s in checks else "not checked"
                                  for s in frame["source"]]
     frame["an update would fetch"] = [checks[s].note if s in checks else "" for s in frame["source"]]
     # a static table: its few rows of words wrap and stay readable on a projected screen
@@ -182,7 +188,8 @@ def currency_panel() -> None:
 
 def update_panel() -> None:
     """Check the publishers, and update every source with a progress bar each (as ``data_sources update``)."""
-    st.write(f"Asks police.uk, the London Datastore (the Met's ward figures) and MOPAC's survey what is newest and "
+    st.write(f"Asks police.uk (crime, and stop and search for the Met and the City), the London Datastore (the Met's "
+             f"ward figures) and MOPAC's survey what is newest and "
              f"fetches only what is missing: the same as `{UPDATE_COMMAND}`. The app keeps showing the current "
              "data until the new version is complete.")
     left, right = st.columns(2)

@@ -170,6 +170,10 @@ def currency_line(manifest: dict[str, Any]) -> str:
     return line + (f"; months missing or short: {', '.join(missing)}." if missing else ".")
 
 
+#: Forces as a stop-and-search gap names them.
+FORCE_WORDS = {"metropolitan": "Met", "city-of-london": "City"}
+
+
 def currency_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per source for a table: what it is, who publishes it, the months held, gaps."""
     rows = []
@@ -178,5 +182,15 @@ def currency_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"source": key, "what": info.get("label", key), "publisher": info.get("publisher", ""),
                      "held from": month_words(info.get("first")), "newest held": month_words(info.get("newest")),
                      "covers": info.get("types_note", ""),
+                     "missing or short months": "; ".join(gaps) or "none"})
+    stops = manifest.get("sources", {}).get("stop_search") or {}
+    if stops.get("months"):  # kept by ``update --source stop_search``, so it has its row too
+        months = sorted(stops["months"])
+        gaps = [f"{g['month']} {FORCE_WORDS.get(g['force'], g['force'])}: {g.get('reason', 'missing')}"
+                for g in stops.get("gaps", [])]
+        rows.append({"source": "stop_search", "what": "police.uk stop and search",
+                     "publisher": "police.uk (Metropolitan Police, City of London Police)",
+                     "held from": month_words(months[0]), "newest held": month_words(months[-1]),
+                     "covers": "every search with its ward, ethnicity, age, gender, legislation, object, outcome",
                      "missing or short months": "; ".join(gaps) or "none"})
     return rows
