@@ -334,13 +334,15 @@ def test_6_a_bad_month_list_does_not_block_the_other_sources(bad: str, shared_da
             update_store(settings, sources=["police_uk"])
         with pytest.raises(ApiError, match=problem + r".*all or nothing: no source was kept; to update the others "
                                                      r"meanwhile: python -m data_sources update --source mps_ward "
-                                                     r"--source pas\]"):
+                                                     r"--source pas --source stop_search\]"):
             update_store(settings, all_or_nothing=True)
         assert current_version_dir(settings.store_dir) is None
         report = update_store(settings)
         assert report.exit_code == EXIT_SOME_FAILED == 3
         results = {r.source: r for r in report.results}
-        assert [r.source for r in report.failed] == ["police_uk"] and results["police_uk"].note.startswith("FAILED")
+        # an empty list fails stop and search too (it reads the same list); a month that answers nothing does not
+        failed = ["police_uk", "stop_search"] if bad == "empty_list" else ["police_uk"]
+        assert [r.source for r in report.failed] == failed and results["police_uk"].note.startswith("FAILED")
         assert results["mps_ward"].months_added and results["pas"].months_added == ("2026-06",)
         assert _newest_met(settings) == max(facts["mps_ward"]["months"])
         held_met = open_store(settings.store_dir).read("counts_mps_ward")
@@ -363,7 +365,8 @@ def test_6_the_command_line_names_the_failed_source_and_exits_3(shared_data: Pat
                              capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 3, run.stderr[-2000:]
     assert "police_uk: FAILED: police.uk lists no published months at all" in run.stdout
-    assert "error: police_uk failed (see above); mps_ward, pas were updated" in run.stderr
+    assert "stop_search: FAILED: police.uk lists no published months at all" in run.stdout
+    assert "error: police_uk, stop_search failed (see above); mps_ward, pas were updated" in run.stderr
     assert "python -m data_sources update --source police_uk" in run.stderr and "Traceback" not in run.stderr
     assert "store: new version built" in run.stdout
 

@@ -390,6 +390,8 @@ def pull_stop_search(settings: Settings, handle: DataHandle, session: SessionLik
     held = held_stops(settings, handle)
     available, wanted = _stops_plan(client, held)
     if not wanted:
+        if progress is not None:
+            progress("stop_search", 1, 1)
         return Pulled("stop_search", note=f"up to date (newest {_per_force(held)}){_unlisted(available)}")
     client.edition = client.last_updated()  # answers cached before police.uk republished are not reused
     asked: list[str] = []
@@ -403,4 +405,5 @@ def pull_stop_search(settings: Settings, handle: DataHandle, session: SessionLik
     if progress is not None:
         progress("stop_search", len(wanted), len(wanted))
     return Pulled("stop_search", stops=stops, rows=sum(len(r) for r in stops.answers.values()),
-                  newest=_per_force({f: m for (f, m) in sorted(stops.answers)}) or "", note=stops.note)
+                  newest=_per_force({f: m for (f, m) in sorted(stops.answers)}) or "",
+                  note=stops.note + _unlisted(available))
