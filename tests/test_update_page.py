@@ -52,6 +52,9 @@ def test_check_then_update_all_brings_every_source_forward(publishers: dict) -> 
     table = _table(at)
     assert table.loc["police.uk street-level crime", "newest published"] == "March 2025"
     assert table.loc["police.uk street-level crime", "an update would fetch"]
+    stops = table.loc["police.uk stop and search"]  # the stand-in lists no stop-and-search month: it says so
+    assert stops["newest held"] == "April 2025" and stops["newest published"] == "unknown"
+    assert "police.uk lists no stop and search month for metropolitan, city-of-london" in stops["an update would fetch"]
 
     at.button(key="update_all").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
