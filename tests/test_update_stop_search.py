@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ApiError
 from data_sources.fetch.update import EXIT_SOME_FAILED, check_updates, update_store
 from data_sources.settings import Settings, get_settings
 from data_sources.store.kept_stops import kept_answers
@@ -106,6 +107,9 @@ def test_a_failing_stops_force_leaves_its_data_and_updates_the_others(fault: str
         publish_all(ds, shared_data)
         api.add_fault(fault, path="stops-force", times=None, retry_after="0" if fault == "429" else None)
         settings = _settings(tmp_path, api, ds)
+        with pytest.raises(ApiError, match=r"gave up after 2 attempts \(HTTP " + fault):  # alone: exit 2
+            update_store(settings, sources=["stop_search"])
+        assert not settings.store_dir.exists()
         report = update_store(settings)
         results = {r.source: r for r in report.results}
         assert report.exit_code == EXIT_SOME_FAILED == 3 and [r.source for r in report.failed] == ["stop_search"]
