@@ -12,11 +12,11 @@ stops: no traceback reaches a user.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -38,6 +38,8 @@ from data_sources.store import CURRENT, DataHandle, lease_version, open_data, op
 from geo.london import LONDON_CODE
 from ui import style
 from ui.map_payload import Shapes, encode_shapes, points_payload
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,14 @@ def display_geometry(level: str) -> dict[str, dict]:
 
     Shared read-only across sessions; ``level`` is ``'ward'`` or ``'borough'``.
     """
+    return _for_level(_geometry, level)
+
+
+def _for_level(cached: Callable[[str, str, DataHandle], T], level: str) -> T:
+    """Call a per-level cached loader on the open data; a damaged store falls back to the snapshot."""
     data = loaded()
     try:
-        return _geometry(data.key, level, data.handle)
+        return cached(data.key, level, data.handle)
     except StoreError as e:
         _reopen_after(e)
         raise
@@ -197,12 +204,7 @@ def map_rows(result: PriorityTable, q: CrimeQuery, flags: FlagSettings, *, colou
 
 def map_shapes(level: str) -> Shapes:
     """Return a level's shapes encoded for the map component (once per data version, shared)."""
-    data = loaded()
-    try:
-        return _shapes(data.key, level, data.handle)
-    except StoreError as e:
-        _reopen_after(e)
-        raise
+    return _for_level(_shapes, level)
 
 
 # --- analysis tables and what pages derive from them ----------------------------------------------
