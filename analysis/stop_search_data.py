@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import AnalysisInputError
+from data_sources.coverage import month_range
 from data_sources.store import DataHandle
 from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
@@ -204,7 +205,7 @@ def period_months(data: StopSearchData, start: str | None, end: str | None, forc
     start, end = start or held[0], end or held[-1]
     if start > end:
         raise AnalysisInputError(f"the period starts ({start}) after it ends ({end})")
-    wanted = [str(p) for p in pd.period_range(start, end, freq="M")]
+    wanted = month_range(start, end)
     if not set(wanted) & set(held):
         raise AnalysisInputError(f"no stop-and-search data between {start} and {end}; "
                                  f"the data holds {held[0]} to {held[-1]}")

@@ -23,6 +23,7 @@ from analysis.stats import correlation_ci
 from analysis.stop_search import StopSearchQuery, StopSearchResult
 from analysis.stop_search_data import FORCES, StopSearchData, forces_for, period_months
 from analysis.tables import AnalysisTables
+from data_sources.coverage import month_range
 from geo.london import CITY_OF_LONDON_CODE, LONDON_CODE
 
 #: The survey measures the scatter offers.
@@ -43,7 +44,7 @@ def monthly_trend(tables: AnalysisTables, data: StopSearchData, q: StopSearchQue
         (bool), ``gap_reason``, and ``value``: the rate, or NaN at a gap left out.
     """
     period = period_months(data, q.start, q.end, forces_for(area_code), include_gaps=True)
-    months = [str(p) for p in pd.period_range(period.start, period.end, freq="M")]
+    months = month_range(period.start, period.end)
     rows = data.dimension("all")
     if area_code == LONDON_CODE:
         residents = float(tables.london_population)
