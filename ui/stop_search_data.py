@@ -40,9 +40,16 @@ def stop_search() -> StopSearchData:
     return found
 
 
-def period_default() -> tuple[str, str]:
-    """The latest 12 months that are no coverage gap for London."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def _period_default(key: str) -> tuple[str, str]:
     return default_period(stop_search())
+
+
+def period_default() -> tuple[str, str]:
+    """The latest 12 months that are no coverage gap for London (judged once per data version)."""
+    stop_search()
+    with data.shown_errors():
+        return _period_default(data.loaded().key)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
