@@ -25,16 +25,14 @@ import calendar
 import numpy as np
 import pandas as pd
 
-from data_sources.coverage import month_range
+# The crime rule's two thresholds serve here too (a gap is below half of its reference median,
+# judged only from 50 expected): the partial API months hold ~35%.
+from data_sources.coverage import GAP_SHARE, MIN_EXPECTED, month_range
 
-#: Below this share of the reference median a month is a gap (the partial API months hold ~35%).
-GAP_SHARE = 0.5
 #: Months before a month that make its reference.
 TRAILING = 6
 #: Fewer non-gap months before it and a month is judged against its neighbours on both sides.
 MIN_TRAILING = 3
-#: Below this many expected searches a month is not judged by volume (too few to tell).
-MIN_EXPECTED = 50
 #: Searches starting after this day of the month mean the month was published cut short.
 LATE_START_DAY = 4
 #: Searches ending more than this many days before the month's end mean it was cut short.
