@@ -567,6 +567,8 @@ def test_flagged_areas_are_ringed():
     assert len(sent["ring"]) == int(at.metric[0].value) > 0
     palette = {tuple(c) for row in style.BIVARIATE for c in row} | set(style.SEQUENTIAL)
     assert style.FLAG_OVER not in palette and style.SELECTED not in palette
+    # the component draws the rings and the selection in exactly these colours (sent, not copied into JS)
+    assert (sent["lines"]["flag_over"], sent["lines"]["selected"]) == ("#ffffff", "#ff00ff")
 
 
 def test_map_hotspot_colouring():

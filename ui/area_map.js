@@ -199,18 +199,19 @@ class AreaMap {
       ctx.strokeStyle = colour; ctx.lineWidth = line(px * big);
       for (const i of idx) if (i >= 0) ctx.stroke(shapes.areas[i].path);
     };
-    stroke(data.ring, "#000000", 4);
+    const ln = data.lines;  // colours and widths from ui/style.py (ui.map_payload.LINES)
+    stroke(data.ring, ln.flag_under, ln.flag_under_px);
     if (this.outlines) {
       const p = this.outlines.origin;  // outline paths have their own origin
       ctx.save();
       ctx.translate(p[0] - o[0], p[1] - o[1]);
-      ctx.strokeStyle = "rgb(60,60,60)"; ctx.lineWidth = line(1.5); ctx.stroke(this.outlines.every);
-      if (data.focus >= 0) stroke([data.focus], "#000000", 4, this.outlines);
+      ctx.strokeStyle = ln.borough; ctx.lineWidth = line(1.5); ctx.stroke(this.outlines.every);
+      if (data.focus >= 0) stroke([data.focus], ln.flag_under, 4, this.outlines);
       ctx.restore();
     }
-    stroke(data.ring, "#ffffff", 1.5);
-    stroke([data.selected], "rgb(255,0,255)", 4);
-    if (data.points) this.drawPoints(k);
+    stroke(data.ring, ln.flag_over, ln.flag_over_px);
+    stroke([data.selected], ln.selected, 4);
+    if (data.points) this.drawPoints();
     for (const i of new Set([this.hover, this.cursor])) {
       if (i < 0) continue;
       ctx.fillStyle = "rgba(255,0,255,0.63)"; ctx.fill(areas.areas[i].path);

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.map_payload import Shapes
+from ui.map_payload import LINES, Shapes
 
 _HERE = Path(__file__).resolve().parent
 _COMPONENT = st.components.v2.component(
@@ -61,7 +61,7 @@ def area_map(areas: Shapes, styles: dict, *, key: str, height: int, label: str,
     """
     data = {**styles, "areas": areas.key, "outlines": outlines.key if outlines else None,
             "focus": outlines.position().get(focus, -1) if outlines and focus else -1,
-            "view": list(view) if view else None, "points": points, "large": large, "height": height,
+            "view": list(view) if view else None, "points": points, "large": large, "height": height, "lines": LINES,
             "label": f"{label}. Arrow keys move between areas, Enter opens the area's profile, "
                      "plus and minus zoom, 0 resets the view.",
             "shapes": _unsent(areas, outlines)}

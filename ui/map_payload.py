@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ui import style
+
 #: Coordinates are sent as integers in units of 1e-4 degree (about 10 m; the display geometry
 #: is rounded to 4 decimals already).
 _QUANTUM = 1e4
@@ -72,6 +74,13 @@ def encode_shapes(geometry: Mapping[str, dict], names: Mapping[str, str]) -> Sha
 def _hex(colour: Sequence[int]) -> str:
     """``#rrggbb`` or, with an alpha, ``#rrggbbaa``."""
     return "#" + "".join(f"{int(v):02x}" for v in colour)
+
+
+#: The component's line colours and widths (px at normal size), from ``ui.style`` so the map
+#: and the tests that check them against the palettes read one table.
+LINES = {"flag_under": _hex(style.FLAG_UNDER), "flag_under_px": style.FLAG_UNDER_PX,
+         "flag_over": _hex(style.FLAG_OVER), "flag_over_px": style.FLAG_OVER_PX,
+         "selected": _hex(style.SELECTED), "borough": _hex(style.BOROUGH_LINE)}
 
 
 def _interned(values: Iterable[str], table: dict[str, int]) -> list[int]:
