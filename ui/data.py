@@ -423,17 +423,18 @@ def street_points(start: str, end: str) -> tuple[dict | None, str]:
                       "the embedded snapshot holds counts only." if handle.kind == "snapshot"
                       else "The store has no street-level rows for these months.")
     with shown_errors():
-        bins = _street_bins(loaded().key, tuple(months_with_rows))
-    return points_payload(bins, radius_m=230), (
-        f"Squares of about 500 m: {int(bins['n'].sum()):,} police.uk street-level crimes with a location, "
+        layer, crimes = _street_layer(loaded().key, tuple(months_with_rows))
+    return layer, (
+        f"Squares of about 500 m: {crimes:,} police.uk street-level crimes with a location, "
         f"{months_with_rows[0]}–{months_with_rows[-1]} (brighter = more).")
 
 
 @st.cache_data(show_spinner="Reading individual crimes…", max_entries=8)
-def _street_bins(key: str, months: tuple[str, ...]) -> pd.DataFrame:
+def _street_layer(key: str, months: tuple[str, ...]) -> tuple[dict, int]:
+    """The binned crimes as the map's point layer, and how many crimes they hold (encoded once, not per rerun)."""
     bins = street.street_bins(loaded().handle.read_street(list(months), columns=["longitude", "latitude"]))
     fills = [list(style.sequential_colour(float(r) - 1e-9)) for r in bins["rank"]]
-    return bins.drop(columns="rank").assign(fill=fills)
+    return points_payload(bins.assign(fill=fills), radius_m=230), int(bins["n"].sum())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
