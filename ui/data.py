@@ -179,7 +179,7 @@ def _for_level(cached: Callable[[str, str, DataHandle], T], level: str) -> T:
         raise
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _shapes(key: str, level: str, _handle: DataHandle) -> Shapes:
     return encode_shapes(_geometry(key, level, _handle), _tables(key, _handle).area_names(level))
 
