@@ -29,7 +29,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from analysis.stats import t_quantile, wilson_ci
+from analysis.stats import clopper_pearson, t_quantile, wilson_ci
 
 
 def _z(level: float) -> float:
@@ -65,12 +65,9 @@ def rate_ratio_exact(after: ArrayLike, before: ArrayLike, *,
     >>> ratio.tolist(), [round(x, 4) for x in lower.tolist()], [round(x, 4) for x in upper.tolist()]
     ([0.5, 0.0], [0.209, 0.0], [1.1192, 1.0913])
     """
-    alpha = 1 - level
-    _z(level)
     a, b = np.broadcast_arrays(np.asarray(after, dtype=float), np.asarray(before, dtype=float))
+    p_lo, p_hi = clopper_pearson(a, a + b, level=level)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_lo = np.where(a > 0, stats.beta.ppf(alpha / 2, a, b + 1), 0.0)
-        p_hi = np.where(b > 0, stats.beta.ppf(1 - alpha / 2, a + 1, b), 1.0)
         ratio = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, np.inf, np.nan))
         lower = p_lo / (1 - p_lo)
         upper = np.where(p_hi < 1, p_hi / (1 - p_hi), np.inf)
