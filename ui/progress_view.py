@@ -14,6 +14,7 @@ import streamlit as st
 
 from analysis.periods import CONNECT_MONTH, PLAN
 from analysis.progress import Progress
+from analysis.progress_groups import COMPARISONS, GROUPS
 from ui import style
 
 GROUP_COLOURS = {"cohort": "#D55E00", "all_other": "#0072B2", "same_crime_other_trust": "#E69F00",
@@ -102,9 +103,7 @@ COMPARISONS_SHOWN = {"label": "Comparison", "change": "Ratio of changes", "chang
 AREAS_SHOWN = {"area_name": "Area", "borough_name": "Borough", "baseline_value": "Baseline", "latest_value": "Latest",
                "change": "Change", "change_lo": "Change low", "change_hi": "Change high",
                "trust_change": "Trust change (points)", "flagged_now": "Still flagged"}
-ROWS = {"groups": ("cohort", "all_other", "same_crime_other_trust", "lower_crime", "london"),
-        "comparisons": ("cohort_vs_all_other", "cohort_vs_same_crime_other_trust", "cohort_vs_lower_crime",
-                        "same_crime_other_trust_vs_lower_crime")}
+ROWS = {"groups": (*GROUPS, "london"), "comparisons": tuple(COMPARISONS)}
 
 
 def percent_change(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
