@@ -29,6 +29,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from analysis.periods import months_between
 from analysis.stats import clopper_pearson, t_quantile, wilson_ci
 
 
@@ -261,8 +262,7 @@ def trend_difference(group: ArrayLike, rest: ArrayLike, months: list[str], *, le
     k = len(months)
     if k < 3 or len(g) != k or len(r) != k:
         raise ValueError(f"need at least 3 months of both series, got {k}")
-    first = int(months[0][:4]) * 12 + int(months[0][5:7])
-    t = np.array([int(m[:4]) * 12 + int(m[5:7]) - first for m in months], dtype=float)
+    t = np.array([months_between(months[0], m) - 1 for m in months], dtype=float)
     n = g + r
     x = np.column_stack([np.ones(k), t])
     beta = np.array([np.log(g.sum() / r.sum()), 0.0])

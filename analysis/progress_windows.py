@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.periods import is_month, month_range, month_runs, shift_month
+from analysis.periods import is_month, month_range, month_runs, months_between, shift_month
 from core.errors import AnalysisInputError
 
 
@@ -144,4 +144,4 @@ def gap_months(baseline: tuple[str, str], latest: tuple[str, str]) -> int:
     >>> gap_months(("2022-01", "2022-12"), ("2024-03", "2025-02"))
     26
     """
-    return len(month_range(baseline[0], latest[0])) - 1
+    return months_between(baseline[0], latest[0]) - 1
