@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.periods import PLAN, month_range, shift_month
 from analysis.query import ResolvedSelection
 from analysis.registry import PER, Measure
-from analysis.stats import poisson_rate_ci
+from analysis.stats import poisson_rate_ci, t_quantile
 from analysis.tables import AnalysisTables
 
 
@@ -85,7 +85,7 @@ def trust_series(weights: dict[str, np.ndarray], panel: tuple[pd.DatetimeIndex, 
     ends, p, n = panel
     keep = ends >= pd.Period(first_month, "M").start_time
     p, n = p[keep].to_numpy(dtype=float), n[keep].to_numpy(dtype=float)
-    rows = []
+    z, rows = t_quantile(float("inf")), []  # the normal 95% quantile
     for name, w in weights.items():
         if w.sum() == 0:
             continue
@@ -93,7 +93,7 @@ def trust_series(weights: dict[str, np.ndarray], panel: tuple[pd.DatetimeIndex, 
         complete = ~np.isnan(p[:, use]).any(axis=1)
         mean = np.nansum(p[:, use] * w[use], axis=1)
         var = np.nansum(w[use] ** 2 * p[:, use] * (1 - p[:, use]) / n[:, use], axis=1)
-        half = 1.959963984540054 * np.sqrt(var)
+        half = z * np.sqrt(var)
         for k, end in enumerate(ends[keep]):
             if complete[k]:
                 rows.append({"group": name, "period_end": end, "trust": mean[k], "lo": mean[k] - half[k],
