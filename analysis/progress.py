@@ -46,7 +46,7 @@ from analysis.progress_selection import SelectionAlone, selection_alone
 from analysis.progress_series import crime_series, group_value, monthly_basis, series_months, trust_series
 from analysis.progress_trends import PreTrend, pre_trends
 from analysis.progress_windows import aligned_survey_year, gap_months, latest_window
-from analysis.query import CrimeQuery, ResolvedSelection, months_available, selected
+from analysis.query import CrimeQuery, ResolvedSelection, resolve_selection, selected
 from analysis.registry import Measure
 from analysis.tables import SOURCES, AnalysisTables
 from analysis.trust import borough_panel
@@ -389,17 +389,17 @@ def best_series(tables: AnalysisTables,
     held today that is police.uk burglary: the Met's ward data starts after the launch and
     police.uk's files hold every type for 2022 only.
     """
-    wanted = set(month_range(*baseline))
+    wanted = month_range(*baseline)
     n = len(wanted)
     found: list[tuple[int, int, str, tuple[str, tuple[str, ...]]]] = []
     for rank, source in enumerate(SOURCES):
-        cube = tables.cube(source)
-        if not wanted <= set(cube.months):
+        every = resolve_selection(tables, CrimeQuery(source=source))
+        if not set(wanted) <= set(every.cube.months):
             continue
-        # only the months each selection is published in matter: not a whole resolved selection per type
-        for k, types in enumerate(((), *((t,) for t in cube.types))):
-            held = months_available(tables, source, types)
+        singles = (resolve_selection(tables, CrimeQuery(source, crime_types=(t,))) for t in every.cube.types)
+        for k, selection in enumerate((every, *singles)):
+            types, held = selection.query.crime_types, selection.available
             after = sum(m > baseline[1] for m in held)
-            if wanted <= set(held) and after >= n:
+            if set(wanted) <= set(held) and after >= n:
                 found.append((0 if not types else 1, -after, f"{rank:03d}{k:05d}", (source, types)))
     return min(found, key=lambda f: f[:3])[3] if found else None
