@@ -378,7 +378,13 @@ def _progress(key: str, q: CrimeQuery, flags: FlagSettings, settings: ProgressSe
 def progress_series(baseline: tuple[str, str]) -> tuple[str, tuple[str, ...]] | None:
     """The widest crime selection that can answer the progress question (``analysis.progress.best_series``)."""
     with shown_errors():
-        return best_series(tables(), baseline)
+        return _progress_series(loaded().key, baseline)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _progress_series(key: str, baseline: tuple[str, str]) -> tuple[str, tuple[str, ...]] | None:
+    # Resolves a selection per crime type (~12 ms): once per data version and baseline, not every rerun.
+    return best_series(tables(), baseline)
 
 
 def progress(q: CrimeQuery, flags: FlagSettings, settings: ProgressSettings) -> Progress:
