@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from data_sources.settings import Settings
 from data_sources.store import ingested, releases
@@ -27,10 +28,12 @@ class Unbuilt:
     what: str
 
 
-def _built_checksums(settings: Settings, source: str) -> set[str]:
-    if current_version_dir(settings.store_dir) is None:
-        return set()
-    manifest = open_store(settings.store_dir).manifest
+def _live_manifest(settings: Settings) -> dict[str, Any]:
+    """The live version's manifest ({} when nothing has been built)."""
+    return open_store(settings.store_dir).manifest if current_version_dir(settings.store_dir) is not None else {}
+
+
+def _built_checksums(manifest: dict[str, Any], source: str) -> set[str]:
     if source == "stop_search":  # every file the step read, kept answers included, with its checksum
         fetched = manifest.get("sources", {}).get(source, {}).get("files", [])
     else:
@@ -41,16 +44,17 @@ def _built_checksums(settings: Settings, source: str) -> set[str]:
 def unbuilt(settings: Settings) -> list[Unbuilt]:
     """Every piece kept in the store that the live version was not built from (empty: nothing to finish)."""
     out = []
-    built = _built_checksums(settings, "police_uk")
+    manifest = _live_manifest(settings)  # read once for every source
+    built = _built_checksums(manifest, "police_uk")
     for entry in ingested.list_ingested(settings.store_dir):
         if entry.sha256 not in built:
             out.append(Unbuilt("police_uk", f"{entry.month} {entry.scope} (fetched {entry.fetched_at})"))
     for source in ("mps_ward", "pas"):
-        built = _built_checksums(settings, source)
+        built = _built_checksums(manifest, source)
         for rel in releases.list_releases(settings.store_dir, source):
             if rel.sha256 not in built:
                 out.append(Unbuilt(source, f"{rel.title} (fetched {rel.fetched_at})"))
-    built = _built_checksums(settings, "stop_search")
+    built = _built_checksums(manifest, "stop_search")
     for path, month, force in kept_answers(settings.store_dir):
         if hashlib.sha256(path.read_bytes()).hexdigest() not in built:
             out.append(Unbuilt("stop_search", f"{force} {month} (stops-force answer kept)"))
