@@ -342,16 +342,20 @@ def pull_pas(settings: Settings, handle: DataHandle, session: SessionLike | None
 # -- stop and search ------------------------------------------------------------------------------
 
 
+def held_force_months(handle: DataHandle) -> set[tuple[str, str]]:
+    """Every (force, month) the data holds with at least one search."""
+    if not handle.has("stop_search_months"):
+        return set()
+    m = handle.read("stop_search_months", columns=["force", "month", "searches"])
+    m = m[m["searches"] > 0]
+    return set(zip(m["force"].astype(str), m["month"].astype(str), strict=True))
+
+
 def held_stops(settings: Settings, handle: DataHandle) -> dict[str, str | None]:
     """The newest month held per London force: in the data, or kept by an earlier run and not yet built."""
     newest: dict[str, str | None] = dict.fromkeys(STOP_FORCES)
-    if handle.has("stop_search_months"):
-        months = handle.read("stop_search_months", columns=["force", "month", "searches"])
-        held = months[months["searches"] > 0].astype({"force": str, "month": str})
-        for force, month in held.groupby("force")["month"].max().items():
-            if force in newest:
-                newest[str(force)] = str(month)
-    for _, month, force in kept_answers(settings.store_dir):
+    kept = ((force, month) for _, month, force in kept_answers(settings.store_dir))
+    for force, month in [*held_force_months(handle), *kept]:
         if force in newest and (newest[force] is None or month > str(newest[force])):
             newest[force] = month
     return newest

@@ -51,6 +51,7 @@ from data_sources.fetch.publishers import (
     check_pas,
     check_police,
     check_stops,
+    held_force_months,
     held_trust,
     placement_wards,
     pull_mps,
@@ -227,17 +228,9 @@ def _result(source: str, pulled: Pulled | None, before: DataHandle, after: DataH
     return SourceResult(source, tuple(added), tuple(revised), pulled.rows, cells, gaps, "; ".join(parts))
 
 
-def _force_months(handle: DataHandle) -> set[tuple[str, str]]:
-    if not handle.has("stop_search_months"):
-        return set()
-    m = handle.read("stop_search_months", columns=["force", "month", "searches"])
-    m = m[m["searches"] > 0]
-    return set(zip(m["force"].astype(str), m["month"].astype(str), strict=True))
-
-
 def _stops_result(pulled: Pulled, before: DataHandle, after: DataHandle, manifest: dict[str, Any]) -> SourceResult:
     """Force-months added to the store, and those among them that are coverage gaps (named)."""
-    added = sorted(_force_months(after) - _force_months(before), key=lambda fm: (fm[1], fm[0]))
+    added = sorted(held_force_months(after) - held_force_months(before), key=lambda fm: (fm[1], fm[0]))
     gaps = [g for g in manifest.get("sources", {}).get("stop_search", {}).get("gaps", [])
             if (str(g["force"]), str(g["month"])) in set(added)]
     months = tuple(sorted({m for _, m in added}))
